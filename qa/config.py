@@ -27,6 +27,7 @@ class Settings:
     top_k: int = 8  # chunks retrieved per question
     max_quotes: int = 3  # sentences an answer may quote
     abstain_below: float = 0.45  # best evidence score under which the answer abstains
+    examples: str = ""  # example questions for the chat, separated by "|"
     host: str = "127.0.0.1"
     port: int = 7860
 

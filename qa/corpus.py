@@ -1,14 +1,24 @@
 """Read a folder of articles and clean them into `Article`s.
 
-TO BE IMPLEMENTED (contract fixed; see the docstrings).
+`read_corpus` walks a folder (or reads one file) of .txt, .md, .html/.htm, .json and .jsonl
+articles in a fixed order. A file or JSONL line that cannot be read never stops the others: it
+comes back as a `Skipped` with the reason, and the caller decides how to report it.
+`clean_text` is the one cleaning every body goes through, so the index, the citations and the
+excerpts all see the same text.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+
+from bs4 import BeautifulSoup, NavigableString, Tag
+
+from qa.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -46,3 +56,433 @@ class Skipped:
 class CorpusRead:
     articles: list[Article]
     skipped: list[Skipped]
+
+
+# --- cleaning ------------------------------------------------------------------------------------
+
+# Web boilerplate, one rule per kind of line. Each pattern must match a WHOLE line (fullmatch,
+# case-insensitive) and only lines up to BOILERPLATE_MAX_CHARS long, so a story sentence that
+# merely mentions these words is never removed. The title repeated as the first body line is
+# handled by `_drop_repeated_title`, since it depends on the article's title.
+BOILERPLATE_MAX_CHARS = 200
+_END = r"[\s.!:*]*"  # trailing punctuation and the "*" of required-field markers
+BOILERPLATE: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(rf"leave a (?:reply|comment)(?: cancel reply)?{_END}", re.I),
+        "the heading of a blog comment form (WordPress: 'Leave a Reply', 'Leave a Comment')",
+    ),
+    (
+        re.compile(
+            r"(?:your )?e-?mail(?: address)? (?:will not|won't|is not|isn't) (?:be )?published"
+            rf"{_END}(?:required fields are marked{_END})?",
+            re.I,
+        ),
+        "the comment form's privacy notice, alone or followed by 'Required fields are marked *'",
+    ),
+    (
+        re.compile(rf"required fields are marked{_END}", re.I),
+        "the comment form's required-field legend on its own line",
+    ),
+    (
+        re.compile(
+            rf"this site uses akismet to reduce spam{_END}"
+            rf"(?:learn how your comment data is processed{_END})?",
+            re.I,
+        ),
+        "the Akismet spam-filter notice under comment forms",
+    ),
+    (
+        re.compile(rf"learn how your comment data is processed{_END}", re.I),
+        "the second half of the Akismet notice on its own line",
+    ),
+    (
+        re.compile(
+            r"(?:.{1,160}?[.!?’”\")\]]\s+)?(?:picture|photo|image) credits?:\s*[^!?]{1,60}"
+            r"|.{1,160}?[.!?’”\")\]]\s+image:\s*[^!?]{1,60}"
+            r"|(?:.{1,160}?\s)?\((?:picture|photo|image)(?: credits?)?:[^()]{1,80}\)",
+            re.I,
+        ),
+        "a picture caption that ends in its credit ('... Picture credit: YouTube', '... Image: AP',"
+        " '... (Image credit: Getty Images)')",
+    ),
+    (
+        re.compile(r"(?:photo|picture|image|photograph)s?(?: credits?)?:\s*\S.{0,150}", re.I),
+        "a line that is only a picture credit or caption ('Photo: Reuters', 'Picture: ...')",
+    ),
+    (
+        re.compile(rf"share (?:this|the) (?:article|story|post|page){_END}", re.I),
+        "a share-button label ('Share this article')",
+    ),
+    (
+        re.compile(
+            r"share (?:it )?(?:on|via|to) (?:facebook|twitter|x|linkedin|whatsapp|reddit|"
+            rf"pinterest|telegram|e-?mail){_END}",
+            re.I,
+        ),
+        "a share-button label for one network ('Share on Facebook')",
+    ),
+    (
+        re.compile(
+            rf"(?:click here to )?subscribe(?: now)? to (?:our|the) (?:\w+ )?newsletters?{_END}"
+            rf"|click here to subscribe{_END}",
+            re.I,
+        ),
+        "a newsletter prompt ('Subscribe to our newsletter', 'Click here to subscribe')",
+    ),
+    (
+        re.compile(
+            r"follow us on (?:facebook|twitter|x|instagram|linkedin|youtube|tiktok|threads|"
+            r"telegram|bluesky|mastodon)(?:(?:,| and| &| or) (?:facebook|twitter|x|instagram|"
+            rf"linkedin|youtube|tiktok|threads|telegram|bluesky|mastodon))*{_END}",
+            re.I,
+        ),
+        "a social-media prompt ('Follow us on Twitter', '... on Twitter and Facebook')",
+    ),
+]
+
+_INLINE_SPACE = re.compile(r"[ \t]+")
+_ANY_SPACE = re.compile(r"\s+")
+
+
+def clean_text(title: str, body: str) -> str:
+    """The body as it is indexed and quoted: tidy whitespace, no repeated title, no boilerplate.
+
+    Paragraphs come out separated by exactly one blank line; lines inside a paragraph are kept.
+    Characters are never rewritten (curly quotes stay curly), so excerpts match the source.
+    """
+    lines = [_INLINE_SPACE.sub(" ", line).strip() for line in _normalise_newlines(body).split("\n")]
+    lines = _drop_repeated_title(title, lines)
+    lines = [line for line in lines if not is_boilerplate(line)]
+    return _join_paragraphs(lines)
+
+
+def is_boilerplate(line: str) -> bool:
+    """Whether a stripped line is a whole line of web boilerplate (see `BOILERPLATE`)."""
+    if not line or len(line) > BOILERPLATE_MAX_CHARS:
+        return False
+    return any(pattern.fullmatch(line) for pattern, _ in BOILERPLATE)
+
+
+def _normalise_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _fold(text: str) -> str:
+    """Case- and whitespace-insensitive form, to recognise the title when a page repeats it."""
+    return _ANY_SPACE.sub(" ", text).strip().casefold()
+
+
+def _drop_repeated_title(title: str, lines: list[str]) -> list[str]:
+    """Remove the title (and blank lines) from the top of the body: pages often repeat it there."""
+    folded = _fold(title)
+    if not folded:
+        return lines
+    start = 0
+    while start < len(lines) and (not lines[start] or _fold(lines[start]) == folded):
+        start += 1
+    return lines[start:]
+
+
+def _join_paragraphs(lines: list[str]) -> str:
+    """Join lines, with runs of blank lines collapsed to one and none at either end."""
+    paragraphs: list[list[str]] = [[]]
+    for line in lines:
+        if line:
+            paragraphs[-1].append(line)
+        elif paragraphs[-1]:
+            paragraphs.append([])
+    return "\n\n".join("\n".join(p) for p in paragraphs if p)
+
+
+def _clean_title(title: str) -> str:
+    """A title on one line: newlines and runs of spaces become one space."""
+    return _INLINE_SPACE.sub(" ", _normalise_newlines(title).replace("\n", " ")).strip()
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+class _Unreadable(Exception):
+    """A file or record that cannot become an article; the message is the `Skipped` reason."""
+
+
+def read_corpus(root: Path) -> CorpusRead:
+    """Read every article file under `root` (or the one file `root`), in sorted path order.
+
+    Hidden files and folders and unknown extensions are ignored. Unreadable files, bad records
+    and repeated ids are returned in `skipped` rather than raised, so one bad file never stops
+    a build; nothing is printed.
+    """
+    root = Path(root)
+    if root.is_file():
+        if root.suffix.lower() not in _READERS:
+            raise UsageError(
+                f"{root} is not an article file (expected {', '.join(_READERS)}): "
+                "pass --corpus DIR with a folder of articles, or one such file."
+            )
+        articles, skipped = read_file(root, root.parent)
+    elif root.is_dir():
+        articles, skipped = [], []
+        for path in _article_files(root, skipped):
+            found, bad = read_file(path, root)
+            articles.extend(found)
+            skipped.extend(bad)
+    else:
+        raise UsageError(
+            f"Corpus folder {root} does not exist: pass --corpus DIR or set QA_CORPUS "
+            "to a folder of articles."
+        )
+    unique, duplicates = _drop_duplicate_ids(articles)
+    return CorpusRead(articles=unique, skipped=skipped + duplicates)
+
+
+def _article_files(root: Path, skipped: list[Skipped]) -> list[Path]:
+    """Files with a known extension under `root`, hidden ones pruned, sorted by relative path."""
+
+    def unreadable_folder(error: OSError) -> None:
+        where = Path(error.filename).relative_to(root).as_posix() if error.filename else "."
+        skipped.append(Skipped(where, f"cannot read folder ({error.strerror})"))
+
+    found = []
+    for folder, dirnames, filenames in os.walk(root, onerror=unreadable_folder):
+        dirnames[:] = [name for name in dirnames if not name.startswith(".")]
+        found.extend(
+            Path(folder, name)
+            for name in filenames
+            if not name.startswith(".") and Path(name).suffix.lower() in _READERS
+        )
+    return sorted(found, key=lambda path: path.relative_to(root).parts)
+
+
+def _drop_duplicate_ids(articles: list[Article]) -> tuple[list[Article], list[Skipped]]:
+    """Keep the first article of each id: ids key the index, so a second one would shadow it."""
+    first_seen: dict[str, Article] = {}
+    skipped = []
+    for article in articles:
+        first = first_seen.setdefault(article.id, article)
+        if first is not article:
+            reason = f"duplicate id {article.id} (first seen in {first.path})"
+            skipped.append(Skipped(article.path or "", reason))
+    return list(first_seen.values()), skipped
+
+
+def read_file(path: Path, root: Path) -> tuple[list[Article], list[Skipped]]:
+    """The articles of one file, and what in it was skipped; `root` makes paths and ids relative."""
+    rel = path.relative_to(root).as_posix()
+    try:
+        content = _read_utf8(path)
+        articles, skipped = _READERS[path.suffix.lower()](content, rel)
+    except _Unreadable as error:
+        return [], [Skipped(rel, str(error))]
+    if not articles and not skipped:
+        skipped = [Skipped(rel, "no articles in the file")]
+    return articles, skipped
+
+
+def _read_utf8(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise _Unreadable(f"cannot read file ({error.strerror})") from None
+    if b"\x00" in data:
+        raise _Unreadable("binary file (contains NUL bytes)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise _Unreadable(
+            f"not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start}): "
+            "save it as UTF-8"
+        ) from None
+
+
+def _stem_id(rel: str) -> str:
+    """The id of a one-article file: its relative path without the extension."""
+    return PurePosixPath(rel).with_suffix("").as_posix()
+
+
+def _checked(article: Article) -> Article:
+    if not article.text:
+        raise _Unreadable("empty after cleaning")
+    return article
+
+
+def _read_plain(content: str, rel: str) -> tuple[list[Article], list[Skipped]]:
+    """A .txt or .md file: the first non-empty line is the title, the rest is the body."""
+    lines = _normalise_newlines(content).split("\n")
+    start = next((n for n, line in enumerate(lines) if line.strip()), None)
+    if start is None:
+        raise _Unreadable("empty file")
+    title = _clean_title(lines[start].strip().lstrip("#"))
+    body = "\n".join(lines[start + 1 :])
+    text = clean_text(title, body)
+    return [_checked(Article(id=_stem_id(rel), title=title, text=text, path=rel))], []
+
+
+# Dropped before extracting text: page furniture, not the story.
+_HTML_DROP = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe")
+_HTML_DROP += ("svg", "template")
+# Elements that start a new paragraph, so their text is not run together with the next one.
+_HTML_BLOCKS = frozenset(
+    "address article blockquote dd div dl dt figcaption figure h1 h2 h3 h4 h5 h6 hr li main "
+    "ol p pre section table td th tr ul".split()
+)
+_HTML_SPACE = re.compile(r"[ \t\n\r\f]+")  # HTML whitespace; &nbsp; is not collapsed by browsers
+
+
+def _read_html(content: str, rel: str) -> tuple[list[Article], list[Skipped]]:
+    """An HTML page: title from <title> or <h1>, body from <article> (else <body>)."""
+    soup = BeautifulSoup(content, "html.parser")
+    title = _html_title(soup)
+    published = _html_published(soup)
+    for tag in soup.find_all(_HTML_DROP):
+        tag.decompose()
+    container = soup.find("article") or soup.find("body") or soup
+    parts: list[str] = []
+    _html_text(container, parts)
+    text = clean_text(title, "".join(parts))
+    article = Article(id=_stem_id(rel), title=title, text=text, published=published, path=rel)
+    return [_checked(article)], []
+
+
+def _html_title(soup: BeautifulSoup) -> str:
+    for name in ("title", "h1"):
+        tag = soup.find(name)
+        if tag and (title := _clean_title(_HTML_SPACE.sub(" ", tag.get_text()))):
+            return title
+    return ""
+
+
+def _html_published(soup: BeautifulSoup) -> str | None:
+    meta = soup.find("meta", attrs={"property": "article:published_time"})
+    if isinstance(meta, Tag) and meta.get("content"):
+        return _iso_date(str(meta["content"]))
+    time = soup.find("time", attrs={"datetime": True})
+    if isinstance(time, Tag):
+        return _iso_date(str(time["datetime"]))
+    return None
+
+
+def _html_text(node: Tag, parts: list[str]) -> None:
+    """Append the text under `node`, with a blank line around each block element."""
+    for child in node.children:
+        if isinstance(child, Tag):
+            if child.name == "br":
+                parts.append("\n")
+                continue
+            block = child.name in _HTML_BLOCKS
+            if block:
+                parts.append("\n\n")
+            _html_text(child, parts)
+            if block:
+                parts.append("\n\n")
+        elif type(child) is NavigableString:  # not comments, doctypes or CDATA
+            parts.append(_HTML_SPACE.sub(" ", child))
+
+
+def _read_json(content: str, rel: str) -> tuple[list[Article], list[Skipped]]:
+    """A .json file: one article object, or a list of them (ids default to `path:item`)."""
+    try:
+        data = json.loads(content)
+    except json.JSONDecodeError as error:
+        raise _Unreadable(
+            f"invalid JSON ({error.msg} at line {error.lineno} column {error.colno})"
+        ) from None
+    if isinstance(data, dict):
+        return [_article_from_record(data, _stem_id(rel), rel)], []
+    if not isinstance(data, list):
+        raise _Unreadable(f"expected an article object or a list of them, got {_kind(data)}")
+    articles, skipped = [], []
+    for number, record in enumerate(data, start=1):
+        try:
+            articles.append(_article_from_record(record, f"{_stem_id(rel)}:{number}", rel))
+        except _Unreadable as error:
+            skipped.append(Skipped(rel, f"item {number}: {error}"))
+    return articles, skipped
+
+
+def _read_jsonl(content: str, rel: str) -> tuple[list[Article], list[Skipped]]:
+    """A .jsonl file: one article object per line; blank lines are allowed."""
+    articles, skipped = [], []
+    for number, line in enumerate(_normalise_newlines(content).split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            articles.append(_article_from_line(line, f"{_stem_id(rel)}:{number}", rel))
+        except _Unreadable as error:
+            skipped.append(Skipped(rel, f"line {number}: {error}"))
+    return articles, skipped
+
+
+def _article_from_line(line: str, default_id: str, rel: str) -> Article:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise _Unreadable(f"invalid JSON ({error.msg} at column {error.colno})") from None
+    return _article_from_record(record, default_id, rel)
+
+
+def _article_from_record(record: object, default_id: str, rel: str) -> Article:
+    """An article from a JSON object: `id`/`_id`, `title`, `text`/`body` and metadata fields."""
+    if not isinstance(record, dict):
+        raise _Unreadable(f"expected an article object, got {_kind(record)}")
+    body = _first_field(record, "text", "body")
+    if body is None:
+        raise _Unreadable("no text field (expected 'text' or 'body')")
+    title = _clean_title(_field(record, "title") or "")
+    article = Article(
+        id=_first_field(record, "id", "_id") or default_id,
+        title=title,
+        text=clean_text(title, body),
+        published=_iso_date(_first_field(record, "published", "published_at")),
+        source=_field(record, "source"),
+        url=_field(record, "url"),
+        category=_field(record, "category"),
+        path=rel,
+    )
+    return _checked(article)
+
+
+def _first_field(record: dict[str, object], *names: str) -> str | None:
+    """The first of `names` that holds a value (BEIR files say `_id`, others `id`)."""
+    for name in names:
+        if (value := _field(record, name)) is not None:
+            return value
+    return None
+
+
+def _field(record: dict[str, object], name: str) -> str | None:
+    """A field as a stripped string; None when absent, null or empty. Numbers become strings."""
+    value = record.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise _Unreadable(f"field {name!r} should be a string, got {_kind(value)}")
+    return str(value).strip() or None
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:$|[T ])")
+
+
+def _iso_date(value: str | None) -> str | None:
+    """The date as given when it is ISO (2022-01-08, 2022-01-08T10:00:00Z); otherwise None,
+    since dates are compared as strings downstream and another format would sort wrongly."""
+    if value is None:
+        return None
+    value = value.strip()
+    return value if _ISO_DATE.match(value) else None
+
+
+def _kind(value: object) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), "a number" if isinstance(value, int | float) else "null"
+    )
+
+
+_READERS = {
+    ".txt": _read_plain,
+    ".md": _read_plain,
+    ".html": _read_html,
+    ".htm": _read_html,
+    ".json": _read_json,
+    ".jsonl": _read_jsonl,
+}

@@ -1,12 +1,12 @@
 """The errors users can meet, each with a message that says what to do.
 
-    QAError                   base: the CLI prints its message on one line and exits 1
-    ├── UsageError            bad input from the user (exit 2)
-    ├── IndexMissing          no index has been built in the folder
-    ├── IndexCorrupt          a file of the index is missing, truncated or unreadable
-    ├── IndexMismatch         the index was built with another model or chunking
-    ├── IndexLocked           another build holds the index lock
-    └── ModelUnavailable      the embedding model cannot be loaded offline
+QAError                   base: the CLI prints its message on one line and exits 1
+├── UsageError            bad input from the user (exit 2)
+├── IndexMissing          no index has been built in the folder
+├── IndexCorrupt          a file of the index is missing, truncated or unreadable
+├── IndexMismatch         the index was built with another model or chunking
+├── IndexLocked           another build holds the index lock
+└── ModelUnavailable      the embedding model cannot be loaded offline
 """
 
 

