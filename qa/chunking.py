@@ -25,11 +25,11 @@ TokenCounter = Callable[[list[str]], list[int]]
 # Lines are split here before blingfire sees them: it joins a line that lacks end punctuation
 # (a headline, a list item) to the next one.
 _LINE = re.compile(r"[^\n\r\u2028\u2029]+")
-# Whitespace that every tokenizer treats as a word break. \v, \f, \x1c-\x1f and \x85 are
+# Whitespace that Python and BERT alike treat as a word break: \v, \f, \x1c-\x1f and \x85 are
 # whitespace to Python but control characters to BERT, which deletes them and so glues the
-# words around them: never cut there.
+# words around them. Sentences and pieces are only ever cut at a separator.
 _SEPARATOR = re.compile(r"[^\S\x0b\x0c\x1c-\x1f\x85]")
-_WORD = re.compile(r"(?:[^\s]|[\x0b\x0c\x1c-\x1f\x85])+")
+_WORD = re.compile(r"(?:\S|[\x0b\x0c\x1c-\x1f\x85])+")  # a run of non-separators
 # Strings per count_tokens call: large enough to amortise the call, small enough to bound memory.
 _COUNT_BATCH = 8192
 
@@ -93,7 +93,7 @@ def _sentence_starts(line: str) -> list[int]:
     pos = 0
     for sentence in sentences:
         found = line.find(sentence, pos) if sentence else -1
-        if found < 0 or not line[pos:found].isspace() and found > pos:
+        if found < 0 or (found > pos and not line[pos:found].isspace()):
             return [begin for begin, _ in blingfire.text_to_sentences_and_offsets(line)[1]]
         starts.append(found)
         pos = found + len(sentence)

@@ -32,8 +32,12 @@ FOOTER = (
     "right, its quoted sentence highlighted. Everything runs on this machine."
 )
 
-# Gradio 6 takes CSS in `launch(css=...)`, not in the `Blocks` constructor.
+# Gradio 6 takes CSS in `launch(css=...)`, not in the `Blocks` constructor. Bold text uses the
+# system sans: the theme's bundled Source Sans Pro lacks most glyphs at weight 600 ("AB" then a
+# fallback font mid-word).
 CSS = """
+#qa-header h1, .qa-sources h3, .qa-card-head, #qa-footer b {
+  font-family: ui-sans-serif, system-ui, sans-serif; }
 #qa-header h1 { margin: 0 0 .2rem 0; font-size: 1.6rem; font-weight: 600; }
 #qa-header .qa-info { color: var(--body-text-color-subdued); font-size: .9rem; }
 #qa-footer { color: var(--body-text-color-subdued); font-size: .85rem; }

@@ -1,0 +1,247 @@
+"""A real Chromium drives the real app (`python app.py`) over a real index of the seed corpus."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, sync_playwright
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+START_TIMEOUT_S = 90
+ANSWER_TIMEOUT_MS = 60_000
+
+DETAINED = "How many people have been detained?"
+UNANSWERABLE = "What is the capital of Australia?"
+TITLE = "Kazakhstan president vows to kill"
+NOT_FOUND = "I could not find this in the articles"
+RELATED = "Related, but not an answer"
+
+BOT = "#qa-chat [data-testid='bot']"
+USER = "#qa-chat [data-testid='user']"
+
+
+@dataclass(frozen=True)
+class App:
+    url: str
+    tmp: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _answers_200(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=15)
+
+
+def _environment(index: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "HF_HUB_OFFLINE": "1",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "QA_CORPUS": str(ROOT / "seeds"),
+        "QA_INDEX": str(index),
+    }
+
+
+@contextmanager
+def _serving(index: Path, log_path: Path) -> Iterator[str]:
+    """Run `python app.py` on a free port until its page answers 200; its URL. Stops it after."""
+    port = _free_port()
+    env = _environment(index) | {"QA_HOST": "127.0.0.1", "QA_PORT": str(port)}
+    url = f"http://127.0.0.1:{port}/"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not _answers_200(url):
+            if proc.poll() is not None:
+                pytest.fail(f"app.py exited with {proc.returncode}:\n{log_path.read_text()}")
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"app.py did not answer within {START_TIMEOUT_S} s:\n{log_path.read_text()}"
+                )
+            time.sleep(0.5)
+        yield url
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    """Build an index of seeds/ with the CLI and serve it with `python app.py`."""
+    tmp = tmp_path_factory.mktemp("browser")
+    index = tmp / "index"
+    command = [sys.executable, "-m", "qa.cli", "index", "build"]
+    command += ["--corpus", "seeds", "--index", str(index)]
+    build = subprocess.run(
+        command, cwd=ROOT, env=_environment(index), capture_output=True, text=True, timeout=600
+    )
+    if build.returncode != 0:
+        pytest.fail(f"`qa index build` failed ({build.returncode}):\n{build.stderr}")
+    with _serving(index, tmp / "server.log") as url:
+        yield App(url, tmp)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(app: App, browser: Browser) -> Iterator[Page]:
+    """A fresh page, hence a fresh Gradio session, with the chat loaded."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(ANSWER_TIMEOUT_MS)
+    page.goto(app.url)
+    page.locator("#qa-question textarea").wait_for()
+    yield page
+    context.close()
+
+
+def ask(page: Page, question: str) -> str:
+    """Type a question, press Send, wait for its answer; the answer's text."""
+    answers = page.locator(BOT)
+    before = answers.count()
+    page.locator("#qa-question textarea").fill(question)
+    page.locator("#qa-send").click()
+    page.wait_for_function(
+        "([sel, n]) => document.querySelectorAll(sel).length > n", arg=[BOT, before]
+    )
+    return answers.nth(before).inner_text()
+
+
+def sources(page: Page) -> Locator:
+    return page.locator("#qa-sources")
+
+
+def test_answer_cites_the_article_and_highlights_the_quote(app: App, page: Page) -> None:
+    answer = ask(page, DETAINED)
+    assert "4,000" in answer
+    assert "[1]" in answer
+
+    panel = sources(page)
+    panel.locator("mark").first.wait_for()
+    assert TITLE in panel.inner_text()
+    marks = panel.locator("mark").all_inner_texts()
+    excerpts = panel.locator(".qa-excerpt").all_inner_texts()
+    hits = [m for m in marks if "4,000" in m]
+    assert hits, f"no highlighted sentence mentions 4,000: {marks}"
+    assert any(hits[0] in excerpt for excerpt in excerpts)
+    # The highlight sits in the card numbered [1], the one the answer cites.
+    first_card = panel.locator(".qa-card[data-n='1']")
+    assert "4,000" in first_card.locator("mark").inner_text()
+
+    shot = page.screenshot(full_page=True)
+    (app.tmp / "screenshot.png").write_bytes(shot)
+    docs = ROOT / "docs"
+    docs.mkdir(exist_ok=True)
+    (docs / "screenshot.png").write_bytes(shot)
+
+
+def test_unanswerable_question_abstains_and_shows_related(page: Page) -> None:
+    answer = ask(page, UNANSWERABLE)
+    assert NOT_FOUND in answer
+    assert "[1]" not in answer
+    assert RELATED in sources(page).inner_text()
+    assert NOT_FOUND in page.locator("body").inner_text()
+
+
+def test_a_second_question_replaces_the_sources(page: Page) -> None:
+    ask(page, DETAINED)
+    panel = sources(page)
+    assert RELATED not in panel.inner_text()
+    assert panel.locator(".qa-card:not(.qa-related)").count() >= 1
+
+    ask(page, UNANSWERABLE)
+    panel.get_by_text(RELATED).wait_for()
+    # Only related passages remain: none of the first answer's citation cards is left over.
+    assert panel.locator(".qa-card:not(.qa-related)").count() == 0
+    assert page.locator(USER).all_inner_texts() == [DETAINED, UNANSWERABLE]
+
+    ask(page, DETAINED)  # and back: the citations return, the related heading goes
+    assert RELATED not in panel.inner_text()
+    assert "4,000" in panel.locator(".qa-card[data-n='1'] mark").inner_text()
+
+
+def test_clicking_an_example_asks_it(page: Page) -> None:
+    example = page.locator("#qa-examples button").first
+    example.wait_for()
+    example.click()
+    page.locator(BOT).first.wait_for()
+    asked = page.locator(USER).first.inner_text()
+    assert asked.strip()
+    assert "appear here" not in sources(page).inner_text()
+
+
+def test_markup_typed_into_the_chat_is_shown_as_text(page: Page) -> None:
+    attack = '<img src=x onerror="window.__pwned = 1">What about <b>this</b>?'
+    ask(page, attack)
+    assert page.evaluate("window.__pwned === undefined")
+    assert page.locator("#qa-chat img[src='x']").count() == 0
+    assert page.locator(USER).last.inner_text() == attack
+
+
+def test_empty_question_gets_a_prompt(page: Page) -> None:
+    answer = ask(page, "   ")
+    assert "Please type a question" in answer
+
+
+def test_without_an_index_the_page_says_how_to_build_one(browser: Browser, tmp_path: Path) -> None:
+    empty = tmp_path / "no-index"
+    empty.mkdir()
+    with _serving(empty, tmp_path / "server.log") as url:
+        page = browser.new_page()
+        try:
+            page.goto(url)
+            problem = page.locator("#qa-problem")
+            problem.wait_for(timeout=ANSWER_TIMEOUT_MS)
+            assert "qa index build" in problem.inner_text()
+            assert page.locator("#qa-question").count() == 0
+        finally:
+            page.close()
