@@ -85,12 +85,15 @@ class Answer:
 class Scoring:
     """How sentence scores are made and used; the weights were set on tests/data questions."""
 
+    abstain_below: float  # from Settings: the best score under which the answer abstains
+    max_quotes: int  # from Settings: sentences an answer may quote
     dense: float = 0.55  # cosine of question and sentence (in its chunk's context)
     chunk: float = 0.25  # cosine of question and the whole chunk
     lexical: float = 0.20  # share of the question's content words found in the sentence
+    # A question that asks for a number, a date or a name needs a sentence that holds one.
+    answer_type_bonus: float = 0.04
+    answer_type_penalty: float = 0.10
     margin: float = 0.06  # further quotes must score within this of the best one
-    max_quotes: int = 3
-    abstain_below: float = 0.45
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,7 @@ def score_sentences(
 ) -> list[Candidate]:
     """Every distinct sentence of the hits with its score, best first."""
     q_terms = terms(question)
+    wanted = answer_type(question)
     q = query.reshape(-1).astype(np.float32)
     seen: set[tuple[str, int]] = set()
     out: list[Candidate] = []
@@ -137,9 +141,13 @@ def score_sentences(
             if key in seen:  # chunks overlap by a sentence: score it once, in its best chunk
                 continue
             seen.add(key)
-            lexical = len(q_terms & terms(article.text[s:e])) / len(q_terms) if q_terms else 0.0
+            sentence = article.text[s:e]
+            lexical = len(q_terms & terms(sentence)) / len(q_terms) if q_terms else 0.0
             score = scoring.dense * float(cos) + scoring.chunk * hit.score
             score += scoring.lexical * lexical
+            if wanted is not None:
+                held = holds_answer_type(wanted, sentence, question)
+                score += scoring.answer_type_bonus if held else -scoring.answer_type_penalty
             out.append(Candidate(hit, s, e, score))
     out.sort(key=lambda c: c.score, reverse=True)
     return out
@@ -230,3 +238,58 @@ def _stem(word: str) -> str:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word[0].isdigit():
             return word[: -len(suffix)] + repl
     return word
+
+
+# Expected answer types, from the question's opening words (checked in this order).
+_ASKS = (
+    (
+        "number",
+        re.compile(
+            r"\b(how (many|much|old|long|far|big|large)|what (percentage|number|"
+            r"share|proportion|age|amount|price|sum))\b",
+            re.I,
+        ),
+    ),
+    (
+        "date",
+        re.compile(r"\b(when|what (year|day|date|month|time)|which (year|day|month))\b", re.I),
+    ),
+    (
+        "name",
+        re.compile(
+            r"^\s*(who|whom|whose)\b|\b(which|what) (company|firm|country|city|"
+            r"team|club|band|film|person|party|minister|player|group)\b",
+            re.I,
+        ),
+    ),
+)
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+    r"fifty|hundred|thousand|million|billion|dozen|half|double|twice)\b",
+    re.I,
+)
+_DATE = re.compile(
+    r"\b(1[89]\d\d|20\d\d|monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|"
+    r"february|march|april|may|june|july|august|september|october|november|december|yesterday|"
+    r"today|tomorrow|week|month|year|decade|century|ago|since|until)\b",
+    re.I,
+)
+_CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w’'-]+")
+
+
+def answer_type(question: str) -> str | None:
+    """ "number", "date" or "name" when the question asks for one, else None."""
+    for kind, pattern in _ASKS:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def holds_answer_type(kind: str, sentence: str, question: str) -> bool:
+    """Whether the sentence holds something of that type that the question does not."""
+    if kind == "number":
+        return bool(_NUMBER.search(sentence))
+    if kind == "date":
+        return bool(_DATE.search(sentence))
+    asked = {w.lower() for w in re.findall(r"[\w’'-]+", question)}
+    return any(m.lower() not in asked for m in _CAPITALISED.findall(sentence))

@@ -71,7 +71,8 @@ class Embedder:
         """Tokens of each text without special tokens: what chunking packs to a budget."""
         if not texts:
             return []
-        ids = self.model.tokenizer(texts, add_special_tokens=False)["input_ids"]
+        # verbose=False: counting a sentence longer than the window is expected, not a problem
+        ids = self.model.tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
         return [len(i) for i in ids]
 
     def encode_query(self, text: str) -> np.ndarray:

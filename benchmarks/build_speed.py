@@ -1,0 +1,65 @@
+"""Index build time against the bare `model.encode` of the same chunks, in one run.
+
+    python benchmarks/build_speed.py [--corpus FILE] [--index DIR] [--limit N]
+
+Prints the figures and writes benchmarks/results/build_speed.json. The ratio (whole build /
+bare encode) is what to compare between machines; the goal is <= 1.15.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from qa.config import Settings  # noqa: E402
+from qa.corpus import CorpusRead, read_corpus  # noqa: E402
+from qa.embedding import Embedder  # noqa: E402
+from qa.indexing import _chunk_all, build_index  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+BBC = ROOT.parent / "shared" / "corpora" / "bbc-news" / "corpus.jsonl"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--corpus", type=Path, default=BBC)
+    parser.add_argument("--index", type=Path, default=ROOT / ".cache" / "bench-bbc-index")
+    parser.add_argument("--limit", type=int, default=0, help="first N articles only")
+    args = parser.parse_args()
+
+    settings = Settings(corpus=args.corpus, index=args.index)
+    embedder = Embedder.load(settings.model)
+    corpus = read_corpus(settings.corpus)
+    if args.limit:
+        corpus = CorpusRead(corpus.articles[: args.limit], corpus.skipped)
+
+    report = build_index(settings, embedder, corpus=corpus)
+    _, texts, _ = _chunk_all(corpus.articles, settings, embedder, lambda *a: None)
+    t = time.perf_counter()
+    embedder.model.encode(texts, batch_size=settings.batch_size, normalize_embeddings=True)
+    bare = time.perf_counter() - t
+
+    result = {
+        "corpus": str(args.corpus.name),
+        "articles": report.articles,
+        "chunks": report.chunks,
+        "sentences": report.sentences,
+        "build_seconds": round(report.seconds, 2),
+        "stage_seconds": {k: round(v, 2) for k, v in report.stage_seconds.items()},
+        "bare_encode_seconds": round(bare, 2),
+        "ratio_build_to_bare_encode": round(report.seconds / bare, 3),
+        "chunks_per_second": round(report.chunks / report.seconds, 1),
+    }
+    print(json.dumps(result, indent=2))
+    out = ROOT / "benchmarks" / "results" / "build_speed.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
