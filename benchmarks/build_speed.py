@@ -19,7 +19,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from qa.config import Settings  # noqa: E402
 from qa.corpus import CorpusRead, read_corpus  # noqa: E402
 from qa.embedding import Embedder  # noqa: E402
-from qa.indexing import _chunk_all, build_index  # noqa: E402
+from qa.indexing import build_index, chunk_corpus  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BBC = ROOT.parent / "shared" / "corpora" / "bbc-news" / "corpus.jsonl"
@@ -39,7 +39,7 @@ def main() -> None:
         corpus = CorpusRead(corpus.articles[: args.limit], corpus.skipped)
 
     report = build_index(settings, embedder, corpus=corpus)
-    _, texts, _ = _chunk_all(corpus.articles, settings, embedder, lambda *a: None)
+    _, texts, _ = chunk_corpus(corpus.articles, settings, embedder, lambda *a: None)
     t = time.perf_counter()
     embedder.model.encode(texts, batch_size=settings.batch_size, normalize_embeddings=True)
     bare = time.perf_counter() - t

@@ -97,7 +97,7 @@ def build_index(
     stages["read"] = time.perf_counter() - t0
 
     t = time.perf_counter()
-    chunks, texts, spans = _chunk_all(corpus.articles, settings, embedder, report)
+    chunks, texts, spans = chunk_corpus(corpus.articles, settings, embedder, report)
     stages["chunk"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -162,9 +162,10 @@ def embed_input(article: Article, chunk: Chunk, prefix: str) -> tuple[str, list[
     return prefix + chunk.text, [(s + shift, e + shift) for s, e in chunk.sentences]
 
 
-def _chunk_all(
+def chunk_corpus(
     articles: list[Article], settings: Settings, embedder: Embedder, report: Progress
 ) -> tuple[list[Chunk], list[str], list[list[tuple[int, int]]]]:
+    """Chunks of every article, the text the model sees for each, and its sentence spans."""
     title_tokens = embedder.count_tokens([a.title for a in articles])
     chunks: list[Chunk] = []
     texts: list[str] = []
