@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 from qa import store
 from qa.answer import Answer, Scoring, compose
@@ -11,7 +13,7 @@ from qa.config import Settings
 from qa.embedding import Embedder
 from qa.errors import UsageError
 from qa.indexing import manifest_expectations
-from qa.retrieval import search
+from qa.retrieval import Hit, search
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,11 @@ class Engine:
             max_quotes=self.settings.max_quotes, abstain_below=self.settings.abstain_below
         )
 
+    def search(self, question: str, k: int | None = None) -> tuple[np.ndarray, list[Hit]]:
+        """The question's vector and its top-k chunks: retrieval alone, for evaluation."""
+        query = self.embedder.encode_query(question)
+        return query, search(self.index, query, k or self.settings.top_k)
+
     def ask(self, question: str, k: int | None = None) -> Answer:
         """Retrieve, score sentences and compose; timings in milliseconds ride along."""
         question = question.strip()
@@ -52,14 +59,7 @@ class Engine:
             "answer": round((t3 - t2) * 1000, 2),
             "total": round((t3 - t0) * 1000, 2),
         }
-        return Answer(
-            answer.question,
-            answer.text,
-            answer.abstained,
-            answer.citations,
-            answer.related,
-            timings,
-        )
+        return replace(answer, timings_ms=timings)
 
     def examples(self) -> list[str]:
         """Questions to offer in the chat: QA_EXAMPLES when set, else one per first articles."""
