@@ -31,7 +31,8 @@ class Hit:
     """A retrieved chunk; `row` is its FAISS id and its row in the chunk table.
 
     `score` ranks the hits in the mode used; `dense` is always the question-chunk cosine and
-    `keyword` the BM25 score over the query's best (0..1), so later stages compare like with like.
+    `keyword` the raw BM25 score (0 without keyword retrieval), so later stages compare like
+    with like across modes.
     """
 
     row: int
@@ -131,7 +132,7 @@ def retrieve(
             score=float(fused[i]),
             rank=rank,
             dense=float(cos[i]),
-            keyword=float(kw[i]),
+            keyword=float(kw[i] * scale),
         )
         for rank, i in enumerate(order, start=1)
     ]
