@@ -1,9 +1,16 @@
-"""The loaded model and index behind one `ask()`: what the CLI and the chat both call."""
+"""The loaded model and index behind one `ask()`: what the CLI and the chat both call.
+
+The index is swapped live: before each question the engine reads `CURRENT` (one small file)
+and, when a build has switched it to a new generation, loads that generation fully and only
+then replaces its reference, so a question never sees a half-loaded or half-written index and
+a running chat follows `qa index update` without a restart. Readers never take the writer lock.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -11,16 +18,20 @@ from qa import store
 from qa.answer import Answer, Scoring, compose
 from qa.config import Settings
 from qa.embedding import Embedder
-from qa.errors import UsageError
+from qa.errors import QAError, UsageError
 from qa.indexing import manifest_expectations
 from qa.retrieval import Hit, search
 
 
-@dataclass(frozen=True)
+@dataclass
 class Engine:
     settings: Settings
     embedder: Embedder
-    index: store.LoadedIndex
+    index: store.LoadedIndex  # the generation answering now; replaced whole by `refresh`
+    # Why the newest generation could not be loaded (the previous one keeps answering).
+    problem: str | None = field(default=None, compare=False)
+    _failed: str | None = field(default=None, repr=False, compare=False)
+    _swap: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def load(cls, settings: Settings, embedder: Embedder | None = None) -> Engine:
@@ -30,6 +41,32 @@ class Engine:
         index = store.load(settings.index, manifest_expectations(settings, embedder))
         return cls(settings, embedder, index)
 
+    def refresh(self) -> store.LoadedIndex:
+        """The index to answer from: the generation CURRENT names, loaded when it is new.
+
+        A generation that fails to load (damaged, other settings) is not retried until CURRENT
+        changes again; the one already loaded goes on answering and `problem` says why.
+        """
+        name = store.current_name(self.settings.index)
+        if name is None or name == self._failed:
+            return self.index
+        if name == self.index.folder.name:
+            self.problem = self._failed = None  # CURRENT is back on the loaded generation
+            return self.index
+        if not self._swap.acquire(blocking=False):
+            return self.index  # another question is loading it: answer from the one we have
+        try:
+            loaded = store.load(
+                self.settings.index, manifest_expectations(self.settings, self.embedder)
+            )
+        except QAError as error:
+            self._failed, self.problem = name, str(error)
+        else:
+            self.index, self.problem, self._failed = loaded, None, None
+        finally:
+            self._swap.release()
+        return self.index
+
     @property
     def scoring(self) -> Scoring:
         return Scoring(
@@ -38,20 +75,22 @@ class Engine:
 
     def search(self, question: str, k: int | None = None) -> tuple[np.ndarray, list[Hit]]:
         """The question's vector and its top-k chunks: retrieval alone, for evaluation."""
+        index = self.refresh()
         query = self.embedder.encode_query(question)
-        return query, search(self.index, query, k or self.settings.top_k)
+        return query, search(index, query, k or self.settings.top_k)
 
     def ask(self, question: str, k: int | None = None) -> Answer:
         """Retrieve, score sentences and compose; timings in milliseconds ride along."""
         question = question.strip()
         if not question:
             raise UsageError("The question is empty: type a question about the articles.")
+        index = self.refresh()  # one generation for the whole question, even if a swap comes
         t0 = time.perf_counter()
         query = self.embedder.encode_query(question)
         t1 = time.perf_counter()
-        hits = search(self.index, query, k or self.settings.top_k)
+        hits = search(index, query, k or self.settings.top_k)
         t2 = time.perf_counter()
-        answer = compose(question, query, hits, self.index, self.scoring)
+        answer = compose(question, query, hits, index, self.scoring)
         t3 = time.perf_counter()
         timings = {
             "embed": round((t1 - t0) * 1000, 2),

@@ -1,11 +1,21 @@
-"""Build an index: read → chunk → embed → write, with progress and a summary.
+"""Build and update an index: read → chunk → embed → write, with progress and a summary.
 
 Each chunk is embedded as "title\\n chunk text" so a passage that says "the firm" still carries
 the story's headline; sentence vectors come from the same pass (see `qa.embedding`).
+
+`build_index` embeds everything. `update_index` compares the corpus with the current
+generation's manifest by content hash and does only the work that changed: unchanged articles
+keep their chunks and vectors, added and changed articles are re-chunked, and only chunks whose
+model input is new are embedded. The previous generation is the vector cache: each chunk row
+carries `text_hash` (the hash of exactly what the model saw, see `text_hash`), and the cache is
+valid because an update only runs when the model and chunking equal the manifest's (otherwise
+it builds in full). Both write a new generation and hold the writer lock (see `qa.store`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,16 +24,48 @@ from typing import Any
 
 import numpy as np
 
-from qa import store
+from qa import library, store
 from qa.chunking import Chunk, chunk_article
 from qa.config import Settings
-from qa.corpus import Article, CorpusRead, Skipped, read_corpus
+from qa.corpus import Article, CorpusRead, Skipped, read_corpus, read_file
 from qa.embedding import Embedder
-from qa.errors import QAError, UsageError
+from qa.errors import IndexCorrupt, IndexMismatch, IndexMissing, QAError, UsageError
 
 # stage name, items done, items in the stage
 Progress = Callable[[str, int, int], None]
+STAGES = ("reading", "chunking", "embedding", "writing")
+UNITS = {"reading": "articles", "chunking": "articles", "embedding": "chunks", "writing": "files"}
 TITLE_TOKENS_MAX = 48  # longer headlines are not prefixed: they would crowd out the passage
+
+
+@dataclass(frozen=True)
+class Changes:
+    """How a corpus differs from an index: article ids by kind of change."""
+
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    unchanged: int = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.added) + len(self.changed) + len(self.removed)
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed, "
+            f"{self.unchanged} unchanged"
+        )
+
+    def stale_note(self) -> str | None:
+        """What the CLI and the chat say when the corpus moved on; None when it did not."""
+        if not self.count:
+            return None
+        n = self.count
+        return (
+            f"{n} article{'s' if n != 1 else ''} changed since the index was built "
+            f"({self.summary()}): run `qa index update`."
+        )
 
 
 @dataclass(frozen=True)
@@ -36,6 +78,29 @@ class BuildReport:
     generation: Path | None
     stage_seconds: dict[str, float] = field(default_factory=dict)
     up_to_date: bool = False
+    mode: str = "full"  # "full": everything embedded; "update": only what changed
+    changes: Changes = field(default_factory=Changes)
+    embedded: int = 0  # chunks run through the model
+    reused: int = 0  # chunks whose vectors came from the previous generation
+    note: str = ""  # why an update was built in full
+
+    def summary(self) -> str:
+        """What was done, for the CLI and the chat: counts, changes, vectors reused, seconds."""
+        if self.up_to_date:
+            return (
+                f"The index is up to date: {self.changes.summary()} ({self.articles} "
+                f"articles, {self.chunks} chunks; checked in {self.seconds:.1f} s)."
+            )
+        lines = [
+            f"Indexed {self.articles} articles into {self.chunks} chunks ({self.sentences} "
+            f"sentences) in {self.seconds:.1f} s; {len(self.skipped)} skipped.",
+            f"{'Update' if self.mode == 'update' else 'Full build'}: {self.changes.summary()}; "
+            f"embedded {self.embedded} chunks, reused {self.reused}."
+            + (f" ({self.note})" if self.note else ""),
+        ]
+        if self.generation is not None:
+            lines.append(f"Index: {self.generation}")
+        return "\n".join(lines)
 
 
 def manifest_expectations(settings: Settings, embedder: Embedder | None = None) -> dict[str, Any]:
@@ -70,6 +135,79 @@ def is_up_to_date(settings: Settings, corpus: CorpusRead) -> bool:
     )
 
 
+def diff(indexed: dict[str, str], articles: list[Article]) -> Changes:
+    """Changes from `indexed` (`{id: content_hash}`, a manifest's) to `articles`."""
+    now = {a.id: a.content_hash for a in articles}
+    return Changes(
+        added=tuple(i for i in now if i not in indexed),
+        changed=tuple(i for i in now if i in indexed and indexed[i] != now[i]),
+        removed=tuple(i for i in indexed if i not in now),
+        unchanged=sum(1 for i in now if indexed.get(i) == now[i]),
+    )
+
+
+# --- staleness -----------------------------------------------------------------------------------
+
+_STALENESS: dict[tuple[str, str], Changes] = {}
+
+
+def indexed_corpus(manifest: dict[str, Any]) -> Path | None:
+    """The corpus folder (or file) the index was built from, as the manifest records it."""
+    corpus = manifest.get("corpus")
+    return Path(corpus) if corpus else None
+
+
+def corpus_changes(manifest: dict[str, Any], corpus: Path | None = None) -> Changes:
+    """How the corpus on disk differs from what `manifest` indexed, cheaply.
+
+    Files are compared by size and modification time first (`library.fingerprint`); only the
+    files that differ are read and their articles compared by content hash, so asking this
+    before every question costs a few `stat` calls while nothing changed. Results are memoised
+    per generation and fingerprint.
+    """
+    corpus = corpus or indexed_corpus(manifest)
+    indexed: dict[str, str] = manifest.get("articles", {})
+    if corpus is None or not corpus.exists():
+        return Changes(unchanged=len(indexed))
+    prints = library.fingerprint(corpus)
+    key = (str(manifest.get("generation")), json.dumps([str(corpus), prints]))
+    if key not in _STALENESS:
+        if len(_STALENESS) > 32:
+            _STALENESS.clear()
+        _STALENESS[key] = _changes_by_file(manifest, corpus, prints)
+    return _STALENESS[key]
+
+
+def _changes_by_file(
+    manifest: dict[str, Any], corpus: Path, prints: dict[str, list[int]]
+) -> Changes:
+    indexed: dict[str, str] = manifest.get("articles", {})
+    files: dict[str, dict[str, Any]] | None = manifest.get("corpus_files")
+    if files is None:  # an index from before file fingerprints were kept: read everything
+        return diff(indexed, read_corpus(corpus).articles)
+    touched = {
+        rel
+        for rel in prints.keys() | files.keys()
+        if files.get(rel, {}).get("stat") != prints.get(rel)
+    }
+    if not touched:
+        return Changes(unchanged=len(indexed))
+    base = library.corpus_base(corpus)
+    paths = library.corpus_files(corpus)
+    before = {i for rel in touched for i in files.get(rel, {}).get("articles", [])}
+    now: dict[str, str] = {}
+    for rel in sorted(touched & paths.keys()):
+        articles, _ = read_file(paths[rel], base)
+        now.update((a.id, a.content_hash) for a in articles)
+    added = tuple(i for i in now if i not in indexed)
+    changed = tuple(i for i in now if i in indexed and indexed[i] != now[i])
+    removed = tuple(sorted(before - now.keys()))
+    return Changes(added, changed, removed, len(indexed) - len(changed) - len(removed))
+
+
+# --- build and update ----------------------------------------------------------------------------
+
+
 def build_index(
     settings: Settings,
     embedder: Embedder,
@@ -77,83 +215,275 @@ def build_index(
     corpus: CorpusRead | None = None,
 ) -> BuildReport:
     """Build a complete index of `settings.corpus` into a new generation of `settings.index`."""
+    _check_window(settings, embedder)
+    with store.writer_lock(settings.index):
+        return _build(settings, embedder, progress, corpus, previous=None)
+
+
+def update_index(
+    settings: Settings,
+    embedder: Embedder,
+    progress: Progress | None = None,
+    corpus: CorpusRead | None = None,
+) -> BuildReport:
+    """Bring the index up to date with `settings.corpus`, embedding only what is new.
+
+    Without a usable previous index (none, damaged, other model or chunking) it builds in full
+    and says why in `BuildReport.note`. Same chunks and vectors as a full build of the corpus.
+    """
+    _check_window(settings, embedder)
+    t0 = time.perf_counter()
+    with store.writer_lock(settings.index):
+        try:
+            previous = store.load(settings.index, manifest_expectations(settings, embedder))
+        except IndexMissing:
+            return _build(settings, embedder, progress, corpus, None, "no previous index", t0)
+        except (IndexMismatch, IndexCorrupt) as error:
+            why = str(error).split(": run `qa index build`")[0]
+            note = f"built in full: {why}"
+            return _build(settings, embedder, progress, corpus, None, note, t0)
+        return _build(settings, embedder, progress, corpus, previous, "", t0)
+
+
+def _check_window(settings: Settings, embedder: Embedder) -> None:
     if settings.chunk_tokens > embedder.max_tokens:
         raise UsageError(
             f"chunk_tokens={settings.chunk_tokens} is above the model's window of "
             f"{embedder.max_tokens} tokens: lower QA_CHUNK_TOKENS."
         )
-    report = progress or (lambda stage, done, total: None)
-    t0 = time.perf_counter()
-    stages: dict[str, float] = {}
 
-    report("reading", 0, 1)
+
+def _build(
+    settings: Settings,
+    embedder: Embedder,
+    progress: Progress | None,
+    corpus: CorpusRead | None,
+    previous: store.LoadedIndex | None,
+    note: str = "",
+    t0: float | None = None,
+) -> BuildReport:
+    """The pipeline behind both entry points; `previous` is the cache (None: embed all).
+
+    Seconds count from `t0`, when the caller started (loading the previous index included).
+    """
+    report = progress or (lambda stage, done, total: None)
+    t0 = t0 if t0 is not None else time.perf_counter()
+    stages: dict[str, float] = {"load_previous": time.perf_counter() - t0} if previous else {}
+    t = time.perf_counter()
+    if (current := store.current_name(settings.index)) is not None:
+        store.cleanup(settings.index, keep={current})  # a killed build's leftovers go first
+
+    report("reading", 0, 0)
+    prints = library.fingerprint(settings.corpus) if settings.corpus.exists() else {}
     corpus = corpus or read_corpus(settings.corpus)
-    report("reading", 1, 1)
+    report("reading", len(corpus.articles), len(corpus.articles))
     if not corpus.articles:
         raise UsageError(
             f"No readable articles in {settings.corpus} ({len(corpus.skipped)} files skipped): "
             "add .txt, .md, .html, .json or .jsonl files, or point --corpus elsewhere."
         )
-    stages["read"] = time.perf_counter() - t0
+    indexed = previous.data.manifest.get("articles", {}) if previous else {}
+    changes = diff(indexed, corpus.articles)
+    stages["read"] = time.perf_counter() - t
+    if previous is not None and _nothing_to_write(previous, settings, changes, prints):
+        m = previous.data.manifest["counts"]
+        seconds = time.perf_counter() - t0
+        return BuildReport(
+            m["articles"], m["chunks"], m["sentences"], corpus.skipped, seconds,
+            previous.folder, stages, up_to_date=True, mode="update", changes=changes,
+        )  # fmt: skip
 
     t = time.perf_counter()
-    chunks, texts, spans = chunk_corpus(corpus.articles, settings, embedder, report)
+    todo = {*changes.added, *changes.changed}
+    fresh = [a for a in corpus.articles if a.id in todo]
+    chunks_new, texts, spans, failed = _chunk(fresh, settings, embedder, report)
+    hashes_new = [text_hash(x, s) for x, s in zip(texts, spans, strict=True)]
+    failed_paths = {f.path for f in failed}
+    failed_ids = {a.id for a in fresh if _failed_path(a) in failed_paths}
     stages["chunk"] = time.perf_counter() - t
 
+    # Which rows come from the cache (old row >= 0) and which are embedded now (-1 - k).
     t = time.perf_counter()
+    old_rows, old_hashes = _cache(previous, embedder) if previous else ({}, ())
+    cache = {h: r for r, h in enumerate(old_hashes)}
+    new_by_article: dict[str, list[int]] = {}
+    for k, chunk in enumerate(chunks_new):
+        new_by_article.setdefault(chunk.article_id, []).append(k)
+    chunks: list[Chunk] = []
+    hashes: list[str] = []
+    sources: list[int] = []
+    to_embed: dict[str, int] = {}  # text hash -> position among the texts to embed
+    embed_items: list[int] = []  # index into chunks_new of each text to embed
+    for article in corpus.articles:
+        if article.id in failed_ids:
+            continue
+        if article.id not in todo:
+            for r in old_rows.get(article.id, ()):
+                chunks.append(previous.data.chunks[r])  # type: ignore[union-attr]
+                hashes.append(old_hashes[r])
+                sources.append(r)
+            continue
+        for k in new_by_article.get(article.id, ()):
+            h = hashes_new[k]
+            chunks.append(chunks_new[k])
+            hashes.append(h)
+            if h in cache:
+                sources.append(cache[h])
+            else:
+                if h not in to_embed:
+                    to_embed[h] = len(embed_items)
+                    embed_items.append(k)
+                sources.append(-1 - to_embed[h])
+
     done = 0
 
     def advance(n: int) -> None:
         nonlocal done
         done += n
-        report("embedding", done, len(texts))
+        report("embedding", done, len(embed_items))
 
-    report("embedding", 0, len(texts))
-    vectors = embedder.encode_documents(texts, spans, settings.batch_size, on_batch=advance)
+    report("embedding", 0, len(embed_items))
+    embedded = embedder.encode_documents(
+        [texts[k] for k in embed_items],
+        [spans[k] for k in embed_items],
+        settings.batch_size,
+        on_batch=advance,
+    )
     stages["embed"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    report("writing", 0, 1)
-    sentence_vectors = (
-        np.concatenate(vectors.span_vectors).astype(np.float16)
-        if chunks
-        else np.zeros((0, embedder.dim), np.float16)
+    vectors, sentence_vectors = _assemble(
+        sources, previous, embedded.vectors, embedded.span_vectors, embedder.dim
     )
+    kept = [a for a in corpus.articles if a.id not in failed_ids]
+    skipped = corpus.skipped + failed
+    by_file: dict[str, list[str]] = {}
+    for a in kept:
+        by_file.setdefault(a.path or "", []).append(a.id)
     manifest = {
         "model": settings.model,
         "dimension": embedder.dim,
         "max_seq_length": embedder.max_tokens,
         "chunking": chunking_params(settings),
-        "corpus": str(settings.corpus),
+        "corpus": str(settings.corpus.resolve()),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "counts": {
-            "articles": len(corpus.articles),
+            "articles": len(kept),
             "chunks": len(chunks),
             "sentences": int(len(sentence_vectors)),
-            "skipped": len(corpus.skipped),
+            "skipped": len(skipped),
         },
-        "articles": {a.id: a.content_hash for a in corpus.articles},
+        "articles": {a.id: a.content_hash for a in kept},
+        # Fingerprints taken before reading, so a file changed mid-build shows up as stale.
+        "corpus_files": {
+            rel: {"stat": stat, "articles": by_file.get(rel, [])} for rel, stat in prints.items()
+        },
     }
     data = store.IndexData(
         manifest=manifest,
-        articles={a.id: a for a in corpus.articles},
+        articles={a.id: a for a in kept},
         chunks=chunks,
-        vectors=vectors.vectors,
+        vectors=vectors,
         sentence_vectors=sentence_vectors,
+        text_hashes=tuple(hashes),
     )
-    generation = store.save(settings.index, data)
-    report("writing", 1, 1)
+    generation = store.save(settings.index, data, lambda d, n: report("writing", d, n))
     stages["write"] = time.perf_counter() - t
-    seconds = time.perf_counter() - t0
+    if failed_ids & set(indexed):  # a changed article that now fails is gone from the index
+        changes = Changes(
+            changes.added, tuple(i for i in changes.changed if i not in failed_ids),
+            changes.removed + tuple(i for i in changes.changed if i in failed_ids),
+            changes.unchanged,
+        )  # fmt: skip
     return BuildReport(
-        articles=len(corpus.articles),
+        articles=len(kept),
         chunks=len(chunks),
         sentences=int(len(sentence_vectors)),
-        skipped=corpus.skipped,
-        seconds=seconds,
+        skipped=skipped,
+        seconds=time.perf_counter() - t0,
         generation=generation,
         stage_seconds=stages,
+        mode="update" if previous is not None else "full",
+        changes=changes,
+        embedded=len(embed_items),
+        reused=sum(1 for s in sources if s >= 0),
+        note=note,
     )
+
+
+def _nothing_to_write(
+    previous: store.LoadedIndex, settings: Settings, changes: Changes, prints: dict
+) -> bool:
+    """No article changed and the manifest already describes these very files."""
+    manifest = previous.data.manifest
+    files = manifest.get("corpus_files")
+    return (
+        not changes.count
+        and manifest.get("corpus") == str(settings.corpus.resolve())
+        and files is not None
+        and {rel: f.get("stat") for rel, f in files.items()} == prints
+        and bool(previous.data.text_hashes or not previous.data.chunks)
+    )
+
+
+def _cache(
+    previous: store.LoadedIndex, embedder: Embedder
+) -> tuple[dict[str, list[int]], tuple[str, ...]]:
+    """Rows of each article in the previous generation, and each row's text hash.
+
+    Hashes are stored since they were introduced; for an older index they are recomputed
+    from its articles and chunks (no model call: only the titles' token counts).
+    """
+    rows: dict[str, list[int]] = {}
+    for r, chunk in enumerate(previous.data.chunks):
+        rows.setdefault(chunk.article_id, []).append(r)
+    if previous.data.text_hashes:
+        return rows, previous.data.text_hashes
+    articles = previous.data.articles
+    ids = list(rows)
+    prefixes = dict(zip(ids, _prefixes([articles[i] for i in ids], embedder), strict=True))
+    hashes = tuple(
+        text_hash(*embed_input(articles[c.article_id], c, prefixes[c.article_id][0]))
+        for c in previous.data.chunks
+    )
+    return rows, hashes
+
+
+def _assemble(
+    sources: list[int],
+    previous: store.LoadedIndex | None,
+    new_vectors: np.ndarray,
+    new_spans: list[np.ndarray],
+    dim: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk and sentence vectors in final row order, from the cache rows and the new ones."""
+    src = np.asarray(sources, dtype=np.int64)
+    vectors = np.zeros((len(src), dim), dtype=np.float32)
+    old = src >= 0
+    if previous is not None and old.any():
+        vectors[old] = previous.data.vectors[src[old]]
+    if (~old).any():
+        vectors[~old] = new_vectors[-1 - src[~old]]
+    pieces: list[np.ndarray] = []
+    for s in sources:
+        if s >= 0:
+            o = previous.sentence_offsets  # type: ignore[union-attr]
+            pieces.append(previous.data.sentence_vectors[o[s] : o[s + 1]])  # type: ignore[union-attr]
+        else:
+            pieces.append(new_spans[-1 - s].astype(np.float16))
+    sentences = np.concatenate(pieces) if pieces else np.zeros((0, dim), np.float16)
+    return vectors, sentences.astype(np.float16, copy=False)
+
+
+def text_hash(text: str, spans: list[tuple[int, int]]) -> str:
+    """The vector cache key: what the model reads and where its sentences are, nothing else.
+
+    Two chunks with the same hash get the same chunk and sentence vectors from the model, so
+    one can stand for the other. The model itself is not in the key: an update only reuses the
+    vectors of a generation whose manifest names the same model and chunking.
+    """
+    payload = json.dumps([text, spans], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
 
 def embed_input(article: Article, chunk: Chunk, prefix: str) -> tuple[str, list[tuple[int, int]]]:
@@ -162,25 +492,56 @@ def embed_input(article: Article, chunk: Chunk, prefix: str) -> tuple[str, list[
     return prefix + chunk.text, [(s + shift, e + shift) for s, e in chunk.sentences]
 
 
+def _prefixes(articles: list[Article], embedder: Embedder) -> list[tuple[str, int]]:
+    """The headline line put before each article's chunks, and its tokens ("" and 0 when the
+    headline is empty or too long)."""
+    counts = embedder.count_tokens([a.title for a in articles])
+    return [
+        (f"{a.title}\n", n) if 0 < n <= TITLE_TOKENS_MAX else ("", 0)
+        for a, n in zip(articles, counts, strict=True)
+    ]
+
+
 def chunk_corpus(
     articles: list[Article], settings: Settings, embedder: Embedder, report: Progress
 ) -> tuple[list[Chunk], list[str], list[list[tuple[int, int]]]]:
     """Chunks of every article, the text the model sees for each, and its sentence spans."""
-    title_tokens = embedder.count_tokens([a.title for a in articles])
+    chunks, texts, spans, failed = _chunk(articles, settings, embedder, report)
+    if failed:
+        raise UsageError(f"Could not chunk {failed[0].path}: {failed[0].reason}")
+    return chunks, texts, spans
+
+
+def _chunk(
+    articles: list[Article], settings: Settings, embedder: Embedder, report: Progress
+) -> tuple[list[Chunk], list[str], list[list[tuple[int, int]]], list[Skipped]]:
+    """`chunk_corpus`, plus the articles that failed as `Skipped` (path `file#article id`):
+    one article that cannot be chunked is reported and left out, the others go on."""
     chunks: list[Chunk] = []
     texts: list[str] = []
     spans: list[list[tuple[int, int]]] = []
-    for i, (article, n_title) in enumerate(zip(articles, title_tokens, strict=True)):
-        use_title = 0 < n_title <= TITLE_TOKENS_MAX
-        prefix = f"{article.title}\n" if use_title else ""
-        budget = settings.chunk_tokens - 2 - (n_title if use_title else 0)
-        for chunk in chunk_article(
-            article.id, article.text, embedder.count_tokens, budget, settings.chunk_overlap
-        ):
+    failed: list[Skipped] = []
+    report("chunking", 0, len(articles))
+    prefixes = _prefixes(articles, embedder)
+    for i, (article, (prefix, n_title)) in enumerate(zip(articles, prefixes, strict=True)):
+        budget = settings.chunk_tokens - 2 - n_title
+        try:
+            found = chunk_article(
+                article.id, article.text, embedder.count_tokens, budget, settings.chunk_overlap
+            )
+        except Exception as error:  # one bad article must not stop the build: report it
+            reason = f"chunking failed ({type(error).__name__}: {error})"
+            failed.append(Skipped(_failed_path(article), reason))
+            continue
+        for chunk in found:
             text, chunk_spans = embed_input(article, chunk, prefix)
             chunks.append(chunk)
             texts.append(text)
             spans.append(chunk_spans)
         if i % 100 == 0 or i == len(articles) - 1:
             report("chunking", i + 1, len(articles))
-    return chunks, texts, spans
+    return chunks, texts, spans, failed
+
+
+def _failed_path(article: Article) -> str:
+    return f"{article.path}#{article.id}" if article.path else f"#{article.id}"

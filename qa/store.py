@@ -5,12 +5,18 @@
       gen-<time>-<id>/     one complete index:
         manifest.json      model, dimension, chunking, article hashes, counts, file sizes
         vectors.faiss      FAISS IndexFlatIP over chunk vectors; FAISS id = row in chunks.jsonl
-        chunks.jsonl       one chunk per line, in row order
+        chunks.jsonl       one chunk per line, in row order, with `text_hash`: the hash of the
+                           exact model input (see `qa.indexing.text_hash`), so the vectors of
+                           this generation are the vector cache of the next update
         articles.jsonl     the cleaned articles (excerpts and quotes are cut from their text)
         sentences.npy      float16 vectors of every chunk's sentences, rows in chunk order
 
+      .lock, .writer       the writers' lock (one build or update at a time) and its holder
+
 A build writes `.tmp-*` beside the live generation, renames it into place and then swaps
-CURRENT, so a crash at any moment leaves the previous generation whole and in use.
+CURRENT, so a crash at any moment leaves the previous generation whole and in use. Writers hold
+`.lock` for the whole build; readers never take it: they follow CURRENT, which only ever names
+a complete generation.
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ import os
 import shutil
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +36,13 @@ import numpy as np
 
 from qa.chunking import Chunk
 from qa.corpus import Article
-from qa.errors import IndexCorrupt, IndexMismatch, IndexMissing
+from qa.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 FILES = ("vectors.faiss", "chunks.jsonl", "articles.jsonl", "sentences.npy")
+LOCK = ".lock"
+WRITER = ".writer"  # who holds the lock: pid and start time, for the message a second writer gets
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,8 @@ class IndexData:
     chunks: list[Chunk]
     vectors: np.ndarray  # (n_chunks, dim) float32
     sentence_vectors: np.ndarray  # (n_sentences, dim) float16, chunk by chunk
+    # per chunk, the hash of what the model saw; () for an index written before they were kept
+    text_hashes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,16 +68,61 @@ class LoadedIndex:
 
 def current_generation(root: Path) -> Path | None:
     """The generation folder CURRENT points to, or None when no index was ever built."""
-    pointer = root / CURRENT
-    if not pointer.is_file():
+    name = current_name(root)
+    return None if name is None else root / name
+
+
+def current_name(root: Path) -> str | None:
+    """The name CURRENT holds: one small read, cheap enough to check before every question."""
+    try:
+        return (root / CURRENT).read_text(encoding="utf-8").strip() or None
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
-    return root / pointer.read_text(encoding="utf-8").strip()
+
+
+@contextmanager
+def writer_lock(root: Path) -> Iterator[None]:
+    """Hold the index's writer lock, or raise `IndexLocked` naming the holder's pid at once.
+
+    The lock is an OS file lock (`filelock`), so a killed writer releases it with its process.
+    """
+    from filelock import FileLock, Timeout
+
+    root.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(root / LOCK, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise IndexLocked(
+            f"Another build ({_holder(root)}) is writing the index in {root}: wait for it to "
+            "finish, or stop that process, then run the command again."
+        ) from None
+    writer = root / WRITER
+    try:
+        started = time.strftime("%Y-%m-%d %H:%M:%S")
+        writer.write_text(f"{os.getpid()} {started}\n", encoding="utf-8")
+        yield
+    finally:
+        writer.unlink(missing_ok=True)
+        lock.release()
+
+
+def _holder(root: Path) -> str:
+    try:
+        pid, started = (root / WRITER).read_text(encoding="utf-8").split(" ", 1)
+    except (OSError, ValueError):
+        return "pid unknown"
+    return f"pid {pid}, started {started.strip()}"
 
 
 def read_manifest(root: Path) -> dict[str, Any]:
     gen = current_generation(root)
     if gen is None:
         raise IndexMissing(str(root))
+    return _manifest_at(root, gen)
+
+
+def _manifest_at(root: Path, gen: Path) -> dict[str, Any]:
     try:
         return json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -74,25 +131,39 @@ def read_manifest(root: Path) -> dict[str, Any]:
         raise IndexCorrupt(str(root), f"manifest.json is not valid JSON: {e}") from None
 
 
-def save(root: Path, data: IndexData) -> Path:
-    """Write `data` as a new generation and make it current; returns the generation folder."""
+def save(root: Path, data: IndexData, on_file: Callable[[int, int], None] | None = None) -> Path:
+    """Write `data` as a new generation and make it current; returns the generation folder.
+
+    `on_file(done, total)` is told as each of the generation's files is written.
+    """
     import faiss
 
+    if data.text_hashes and len(data.text_hashes) != len(data.chunks):
+        raise ValueError(f"{len(data.text_hashes)} text hashes for {len(data.chunks)} chunks")
+    step = on_file or (lambda done, total: None)
+    total = len(FILES) + 1
     root.mkdir(parents=True, exist_ok=True)
     name = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     tmp = root / f".tmp-{name}"
     tmp.mkdir()
+    step(0, total)
     index = faiss.IndexFlatIP(data.vectors.shape[1])
     index.add(np.ascontiguousarray(data.vectors, dtype=np.float32))
     faiss.write_index(index, str(tmp / "vectors.faiss"))
-    _write_jsonl(tmp / "chunks.jsonl", (_chunk_row(c) for c in data.chunks))
-    _write_jsonl(tmp / "articles.jsonl", (asdict(a) for a in data.articles.values()))
+    step(1, total)
+    hashes = data.text_hashes or (None,) * len(data.chunks)
+    _write_jsonl(tmp / "chunks.jsonl", map(_chunk_row, data.chunks, hashes))
+    step(2, total)
+    _write_jsonl(tmp / "articles.jsonl", (vars(a) for a in data.articles.values()))
+    step(3, total)
     with open(tmp / "sentences.npy", "wb") as f:
         np.save(f, data.sentence_vectors.astype(np.float16))
+    step(4, total)
     manifest = dict(data.manifest, generation=name, format=FORMAT_VERSION)
     manifest["files"] = {f: (tmp / f).stat().st_size for f in FILES}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     _fsync_tree(tmp)
+    step(5, total)
     os.rename(tmp, root / name)
     pointer = root / f".{CURRENT}.{name}"
     pointer.write_text(name + "\n", encoding="utf-8")
@@ -126,8 +197,10 @@ def load(root: Path, expect: dict[str, Any]) -> LoadedIndex:
     """
     import faiss
 
-    manifest = read_manifest(root)
-    gen = root / manifest.get("generation", "")
+    gen = current_generation(root)  # read once: a swap meanwhile cannot mix two generations
+    if gen is None:
+        raise IndexMissing(str(root))
+    manifest = _manifest_at(root, gen)
     if manifest.get("format") != FORMAT_VERSION:
         raise IndexMismatch(str(root), f"format {manifest.get('format')}, need {FORMAT_VERSION}")
     for key, want in expect.items():
@@ -141,7 +214,9 @@ def load(root: Path, expect: dict[str, Any]) -> LoadedIndex:
             raise IndexCorrupt(str(root), f"{name} has {path.stat().st_size} bytes, not {size}")
     try:
         index = faiss.read_index(str(gen / "vectors.faiss"))
-        chunks = [_chunk_from_row(r) for r in _read_jsonl(gen / "chunks.jsonl")]
+        rows = _read_jsonl(gen / "chunks.jsonl")
+        hashes = tuple(r.pop("text_hash", None) or "" for r in rows)
+        chunks = [_chunk_from_row(r) for r in rows]
         articles = {a["id"]: Article(**a) for a in _read_jsonl(gen / "articles.jsonl")}
         sentence_vectors = np.load(gen / "sentences.npy")
     except (RuntimeError, ValueError, KeyError, TypeError, OSError) as e:
@@ -153,13 +228,15 @@ def load(root: Path, expect: dict[str, Any]) -> LoadedIndex:
     if len(sentence_vectors) != offsets[-1]:
         raise IndexCorrupt(str(root), "sentence vectors do not match the chunk table")
     vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d))
-    data = IndexData(manifest, articles, chunks, vectors, sentence_vectors)
+    hashes = hashes if all(hashes) else ()
+    data = IndexData(manifest, articles, chunks, vectors, sentence_vectors, hashes)
     return LoadedIndex(gen, data, index, offsets)
 
 
-def _chunk_row(c: Chunk) -> dict[str, Any]:
-    row = asdict(c)
-    row["sentences"] = [list(s) for s in c.sentences]
+def _chunk_row(c: Chunk, text_hash: str | None = None) -> dict[str, Any]:
+    row = dict(vars(c))  # not `asdict`: its deep copies were most of the time spent writing
+    if text_hash:
+        row["text_hash"] = text_hash
     return row
 
 

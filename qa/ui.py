@@ -1,8 +1,14 @@
-"""The Gradio chat: a thin shell over `Engine.ask`.
+"""The Gradio chat: a thin shell over `Engine.ask`, and an Articles tab to manage the corpus.
 
-Every callback is a plain function of plain values (`respond`, `render_sources`) so tests can call
-it without a server. Gradio itself is imported only inside `build_ui` and `serve`, so importing
-this module stays cheap. All article text is HTML-escaped here before it reaches the page.
+Every callback is a plain function of plain values (`respond`, `render_sources`, the methods of
+`Library`) so tests can call it without a server. Gradio itself is imported only inside
+`build_ui` and `serve`, so importing this module stays cheap. All article text is HTML-escaped
+here before it reaches the page.
+
+The Articles tab lists the indexed articles, adds uploaded files to the corpus folder, removes
+an article's file (or line), and runs `update_index` with its own copy of the model, so the chat
+keeps answering from the previous generation while an update runs and follows the new one from
+its next question (see `Engine.refresh`).
 """
 
 from __future__ import annotations
@@ -10,7 +16,11 @@ from __future__ import annotations
 import html
 import os
 import re
+import time
+from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qa.answer import Answer, Citation
@@ -20,6 +30,8 @@ if TYPE_CHECKING:
     import gradio as gr
 
     from qa.config import Settings
+    from qa.embedding import Embedder
+    from qa.engine import Engine
 
 Ask = Callable[[str], Answer]
 History = list[dict[str, Any]]
@@ -55,6 +67,10 @@ CSS = """
 .qa-excerpt { font-size: .9rem; line-height: 1.45; margin: 0; white-space: pre-wrap; }
 .qa-excerpt mark { background: #ffe58a; color: inherit; padding: 0 .1rem; border-radius: 3px; }
 .qa-link { font-size: .8rem; }
+.qa-stale { color: #5c4400; background: #fff8e1; border: 1px solid #e0a800; border-radius: 6px;
+  padding: .3rem .6rem; margin-top: .3rem; font-size: .85rem; }
+.qa-stale code, .qa-summary code { background: #fff; padding: 0 .3rem; border-radius: 4px; }
+.qa-summary { white-space: pre-wrap; font-size: .9rem; }
 """
 
 
@@ -156,9 +172,150 @@ def respond(ask: Ask, message: str, history: History | None) -> tuple[History, s
     return history, render_sources(answer)
 
 
-def _header(title: str, corpus_info: str) -> str:
+def _header(title: str, corpus_info: str, note: str | None = None) -> str:
     info = f'<div class="qa-info">{_esc(corpus_info)}</div>' if corpus_info else ""
-    return f"<h1>{_esc(title)}</h1>{info}"
+    return f"<h1>{_esc(title)}</h1>{info}{_note_html(note)}"
+
+
+def _note_html(note: str | None) -> str:
+    """A staleness (or reload problem) note, with `backticked` commands shown as code."""
+    if not note:
+        return ""
+    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", _esc(note))
+    return f'<div class="qa-stale">{text}</div>'
+
+
+# --- the Articles tab ---------------------------------------------------------------------------
+
+ARTICLE_HEADERS = ["Title", "Date", "Source", "Chunks", "File", "Id"]
+MAX_ROWS = 200  # rows shown at once; the search narrows the rest
+
+
+class StageProgress:
+    """Turns a build's `(stage, done, total)` into a fraction of the whole and one honest line:
+    "embedding 1,200/8,000 chunks · 310.5/s · about 22 s left"."""
+
+    def __init__(self, sink: Callable[[float, str], None]) -> None:
+        self.sink = sink
+        self.stage = ""
+        self.started = 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from qa.indexing import STAGES, UNITS
+
+        now = time.monotonic()
+        if stage != self.stage:
+            self.stage, self.started = stage, now
+        elapsed = now - self.started
+        rate = done / elapsed if done and elapsed > 0 else None
+        line = f"{stage} {done:,}/{total:,} {UNITS.get(stage, 'items')}"
+        if rate:
+            line += f" · {rate:,.1f}/s"
+            if total > done:
+                line += f" · about {(total - done) / rate:,.0f} s left"
+        step = STAGES.index(stage) if stage in STAGES else 0
+        fraction = (step + (done / total if total else 0)) / len(STAGES)
+        self.sink(min(fraction, 1.0), line)
+
+
+@dataclass
+class Library:
+    """What the Articles tab does, as plain methods over the engine and the corpus folder."""
+
+    settings: Settings
+    engine: Engine
+    # The update's own model: the chat's stays free to answer (and tokenizers are not meant to
+    # be shared between threads). Loaded on the first update.
+    update_embedder: Embedder | None = None
+    _chunk_counts: tuple[str, Counter] = field(default=("", Counter()), repr=False)
+
+    def info(self) -> str:
+        return self.engine.describe()
+
+    def note(self) -> str | None:
+        """Why the answers may be behind the corpus: a failed reload, or changed articles."""
+        from qa.indexing import corpus_changes
+
+        index = self.engine.refresh()
+        if self.engine.problem:
+            return f"The newest index could not be loaded ({self.engine.problem})."
+        try:
+            note = corpus_changes(index.data.manifest, self.settings.corpus).stale_note()
+        except QAError:
+            return None
+        return note and note.replace("run `qa index update`", "press Update index below")
+
+    def header(self, title: str) -> str:
+        return _header(title, self.info(), self.note())
+
+    def rows(self, query: str = "") -> list[list[Any]]:
+        """The indexed articles matching `query` (in title, source, category, file or id)."""
+        index = self.engine.refresh()
+        if self._chunk_counts[0] != index.folder.name:
+            counts = Counter(c.article_id for c in index.data.chunks)
+            self._chunk_counts = (index.folder.name, counts)
+        counts = self._chunk_counts[1]
+        needle = (query or "").strip().casefold()
+        rows = []
+        for a in index.data.articles.values():
+            fields = (a.title, a.source, a.category, a.path, a.id)
+            if needle and not any(needle in (f or "").casefold() for f in fields):
+                continue
+            rows.append([a.title, _date(a.published) or "", a.source or "", counts[a.id],
+                         a.path or "", a.id])  # fmt: skip
+            if len(rows) >= MAX_ROWS:
+                break
+        return rows
+
+    def status(self) -> str:
+        """The tab's heading: what is indexed, from where, and whether it is behind."""
+        n = len(self.engine.refresh().data.articles)
+        shown = f"; the list shows the first {MAX_ROWS}, search to narrow" if n > MAX_ROWS else ""
+        where = f"Corpus folder: <code>{_esc(str(self.settings.corpus))}</code>"
+        return f"<div>{_esc(self.info())}{_esc(shown)}<br>{where}</div>{_note_html(self.note())}"
+
+    def upload(self, paths: Sequence[str] | None) -> str:
+        """Copy uploaded files into the corpus folder; a line per file saying what happened."""
+        from qa.library import add_files
+
+        if not paths:
+            return "No files."
+        try:
+            added = add_files(self.settings.corpus, [(Path(p).name, Path(p)) for p in paths])
+        except QAError as error:
+            return str(error)
+        return added.summary().replace("Run the index update", "Press Update index")
+
+    def remove(self, article_id: str) -> str:
+        """Remove an indexed article's file (or its line) from the corpus folder."""
+        from qa.library import remove_article
+
+        article_id = (article_id or "").strip()
+        article = self.engine.refresh().data.articles.get(article_id)
+        if article is None:
+            return f"No indexed article has the id {article_id!r}: pick one in the list."
+        try:
+            done = remove_article(self.settings.corpus, article)
+        except QAError as error:
+            return str(error)
+        return f"{done.capitalize()}. Press Update index to take it out of the answers."
+
+    def update(self, progress: Callable[[float, str], None] | None = None) -> str:
+        """Run the incremental update with staged progress; the summary, or why it failed."""
+        from qa.embedding import Embedder
+        from qa.indexing import update_index
+
+        sink = progress or (lambda fraction, line: None)
+        try:
+            if self.update_embedder is None:
+                sink(0.0, "loading the model for the update")
+                self.update_embedder = Embedder.load(self.settings.model)
+            report = update_index(self.settings, self.update_embedder, StageProgress(sink))
+        except QAError as error:
+            return f"The update did not run: {error}"
+        self.engine.refresh()  # load the new generation now, not on the next question
+        failed = [f"skipped {s.path}: {s.reason}" for s in report.skipped]
+        return "\n".join([report.summary(), *failed])
 
 
 def _problem_html(problem: str) -> str:
@@ -177,12 +334,14 @@ def build_ui(
     examples: Sequence[str] = (),
     title: str = "Article QA",
     corpus_info: str = "",
+    library: Library | None = None,
 ) -> gr.Blocks:
-    """The app, not launched. With `ask=None` it shows `problem` instead of the chat."""
+    """The app, not launched. With `ask=None` it shows `problem` instead of the chat; with a
+    `library` it adds the Articles tab and keeps the header's staleness note current."""
     import gradio as gr
 
     with gr.Blocks(title=title, analytics_enabled=False) as demo:
-        gr.HTML(_header(title, corpus_info), elem_id="qa-header", js_on_load=None)
+        header = gr.HTML(_header(title, corpus_info), elem_id="qa-header", js_on_load=None)
         if ask is None:
             gr.HTML(
                 _problem_html(problem or "The question engine could not be loaded."),
@@ -190,72 +349,169 @@ def build_ui(
                 js_on_load=None,
             )
             return demo
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(
-                    label="Chat",
-                    elem_id="qa-chat",
-                    height=520,
-                    render_markdown=False,  # content is escaped HTML from chat_html
-                    sanitize_html=True,
-                    latex_delimiters=[],  # "$5 ... $10" in articles is not LaTeX
-                    feedback_options=None,
-                    placeholder="Ask a question about the articles; answers cite them as [n].",
-                )
-                with gr.Row(equal_height=True):
-                    textbox = gr.Textbox(
-                        placeholder="Ask a question about the articles…",
-                        show_label=False,
-                        container=False,
-                        elem_id="qa-question",
-                        scale=6,
-                        autofocus=True,
-                    )
-                    send = gr.Button(
-                        "Send", variant="primary", elem_id="qa-send", scale=1, min_width=80
-                    )
-                    clear = gr.Button("Clear", elem_id="qa-clear", scale=1, min_width=80)
-                picker = (
-                    gr.Dataset(
-                        components=[gr.Textbox(visible=False)],
-                        samples=[[q] for q in examples],
-                        label="Example questions (click to ask)",
-                        elem_id="qa-examples",
-                    )
-                    if examples
-                    else None
-                )
-            with gr.Column(scale=2):
-                sources = gr.HTML(
-                    render_placeholder(NO_SOURCES),
-                    elem_id="qa-sources",
-                    container=True,
-                    padding=True,
-                    js_on_load=None,
-                )
+        with gr.Tabs(elem_id="qa-tabs"):
+            with gr.Tab("Chat", id="chat", elem_id="qa-tab-chat"):
+                chat_events = _chat(gr, ask, examples)
+            if library is not None:
+                with gr.Tab("Articles", id="articles", elem_id="qa-tab-articles"):
+                    _articles_tab(gr, library, header, title)
+        if library is not None:
+
+            def refresh_header() -> str:
+                return library.header(title)
+
+            demo.load(refresh_header, None, header, api_visibility="private")
+            for event in chat_events:
+                event.then(refresh_header, None, header, api_visibility="private")
         gr.HTML(FOOTER, elem_id="qa-footer", js_on_load=None)
-
-        def on_ask(message: str, history: History) -> tuple[History, str, str]:
-            new_history, panel = respond(ask, message, history)
-            return new_history, panel, ""
-
-        outputs = [chatbot, sources, textbox]
-        common = {"concurrency_id": "ask", "concurrency_limit": 1}
-        textbox.submit(on_ask, [textbox, chatbot], outputs, api_name="ask", **common)
-        send.click(on_ask, [textbox, chatbot], outputs, api_visibility="private", **common)
-        if picker is not None:
-
-            def on_example(sample: list[str], history: History) -> tuple[History, str, str]:
-                return on_ask(sample[0], history)
-
-            picker.click(on_example, [picker, chatbot], outputs, api_visibility="private", **common)
-        clear.click(
-            lambda: ([], render_placeholder(NO_SOURCES), ""),
-            None,
-            outputs,
-            api_visibility="private",
-        )
     return demo
+
+
+def _chat(gr: Any, ask: Ask, examples: Sequence[str]) -> list[Any]:
+    """The chat tab's components and events; the events, so others can follow them."""
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            chatbot = gr.Chatbot(
+                label="Chat",
+                elem_id="qa-chat",
+                height=520,
+                render_markdown=False,  # content is escaped HTML from chat_html
+                sanitize_html=True,
+                latex_delimiters=[],  # "$5 ... $10" in articles is not LaTeX
+                feedback_options=None,
+                placeholder="Ask a question about the articles; answers cite them as [n].",
+            )
+            with gr.Row(equal_height=True):
+                textbox = gr.Textbox(
+                    placeholder="Ask a question about the articles…",
+                    show_label=False,
+                    container=False,
+                    elem_id="qa-question",
+                    scale=6,
+                    autofocus=True,
+                )
+                send = gr.Button(
+                    "Send", variant="primary", elem_id="qa-send", scale=1, min_width=80
+                )
+                clear = gr.Button("Clear", elem_id="qa-clear", scale=1, min_width=80)
+            picker = (
+                gr.Dataset(
+                    components=[gr.Textbox(visible=False)],
+                    samples=[[q] for q in examples],
+                    label="Example questions (click to ask)",
+                    elem_id="qa-examples",
+                )
+                if examples
+                else None
+            )
+        with gr.Column(scale=2):
+            sources = gr.HTML(
+                render_placeholder(NO_SOURCES),
+                elem_id="qa-sources",
+                container=True,
+                padding=True,
+                js_on_load=None,
+            )
+
+    def on_ask(message: str, history: History) -> tuple[History, str, str]:
+        new_history, panel = respond(ask, message, history)
+        return new_history, panel, ""
+
+    outputs = [chatbot, sources, textbox]
+    common = {"concurrency_id": "ask", "concurrency_limit": 1}
+    events = [
+        textbox.submit(on_ask, [textbox, chatbot], outputs, api_name="ask", **common),
+        send.click(on_ask, [textbox, chatbot], outputs, api_visibility="private", **common),
+    ]
+    if picker is not None:
+
+        def on_example(sample: list[str], history: History) -> tuple[History, str, str]:
+            return on_ask(sample[0], history)
+
+        events.append(
+            picker.click(on_example, [picker, chatbot], outputs, api_visibility="private", **common)
+        )
+    clear.click(
+        lambda: ([], render_placeholder(NO_SOURCES), ""),
+        None,
+        outputs,
+        api_visibility="private",
+    )
+    return events
+
+
+def _articles_tab(gr: Any, library: Library, header: Any, title: str) -> None:
+    """The Articles tab: list and search, upload, remove, and the Update index button."""
+    from qa.library import ARTICLE_SUFFIXES, MAX_UPLOAD_BYTES, MAX_UPLOAD_FILES
+
+    status = gr.HTML(library.status(), elem_id="qa-lib-status", js_on_load=None)
+    search = gr.Textbox(
+        placeholder="Search titles, sources, files or ids…",
+        show_label=False,
+        elem_id="qa-lib-search",
+    )
+    table = gr.Dataframe(
+        value=library.rows(),
+        headers=ARTICLE_HEADERS,
+        type="array",
+        interactive=False,
+        wrap=True,
+        max_height=420,
+        column_widths=["38%", "10%", "11%", "7%", "17%", "17%"],
+        elem_id="qa-lib-table",
+    )
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            kinds = " ".join(ARTICLE_SUFFIXES)
+            upload = gr.File(
+                file_count="multiple",
+                file_types=list(ARTICLE_SUFFIXES),
+                label=f"Add articles ({kinds}; up to {MAX_UPLOAD_BYTES // 2**20} MB each, "
+                f"{MAX_UPLOAD_FILES} at a time)",
+                elem_id="qa-upload",
+            )
+        with gr.Column(scale=2):
+            remove_id = gr.Textbox(
+                label="Article to remove (click a row, or type its id)",
+                elem_id="qa-remove-id",
+            )
+            remove = gr.Button("Remove from the corpus", variant="stop", elem_id="qa-remove")
+            update = gr.Button("Update index", variant="primary", elem_id="qa-update")
+    summary = gr.Textbox(
+        label="What happened",
+        lines=4,
+        interactive=False,
+        elem_id="qa-lib-summary",
+    )
+
+    def refreshed(message: str, query: str) -> tuple[str, str, list[list[Any]], str]:
+        return message, library.status(), library.rows(query), library.header(title)
+
+    def on_upload(paths: list[str] | None, query: str) -> tuple[Any, ...]:
+        return (*refreshed(library.upload(paths), query), None)
+
+    def on_remove(article_id: str, query: str) -> tuple[Any, ...]:
+        return (*refreshed(library.remove(article_id), query), "")
+
+    def on_update(query: str, progress: Any = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+        return refreshed(library.update(lambda f, line: progress(f, desc=line)), query)
+
+    def on_select(evt: gr.SelectData) -> str:
+        row = evt.row_value or []
+        return str(row[-1]) if row else ""
+
+    # Gradio finds the event-data parameter by its annotation, which postponed evaluation
+    # (`from __future__ import annotations`) leaves as a string it cannot resolve here.
+    on_select.__annotations__["evt"] = gr.SelectData
+
+    after = [summary, status, table, header]
+    private = {"api_visibility": "private"}
+    search.change(library.rows, search, table, **private)
+    table.select(on_select, None, remove_id, **private)
+    upload.upload(on_upload, [upload, search], [*after, upload], **private)
+    remove.click(on_remove, [remove_id, search], [*after, remove_id], **private)
+    # Its own queue: the chat's questions keep being answered while an update runs.
+    update.click(on_update, search, after, concurrency_id="update", concurrency_limit=1, **private)
 
 
 def _offline_environment() -> None:
@@ -272,20 +528,27 @@ def serve(settings: Settings) -> None:
     """
     _offline_environment()
     from qa.engine import Engine
+    from qa.library import MAX_UPLOAD_BYTES
 
     try:
         engine = Engine.load(settings)
     except QAError as error:
         demo = build_ui(None, problem=str(error))
     else:
+        if not os.environ.get("QA_CORPUS"):  # manage the corpus the index was built from
+            from qa.indexing import indexed_corpus
+
+            settings = settings.with_(corpus=indexed_corpus(engine.index.data.manifest))
         demo = build_ui(
             engine.ask,
             examples=engine.examples(),
             corpus_info=engine.describe(),
+            library=Library(settings, engine),
         )
     demo.launch(
         server_name=settings.host,
         server_port=settings.port,
         share=False,
         css=CSS,
+        max_file_size=MAX_UPLOAD_BYTES,
     )

@@ -1,8 +1,12 @@
-"""A real Chromium drives the real app (`python app.py`) over a real index of the seed corpus."""
+"""A real Chromium drives the real app (`python app.py`) over a real index of the seed corpus.
+
+The app serves a private copy of seeds/, so the upload test never writes into the repository.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -70,22 +74,22 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=15)
 
 
-def _environment(index: Path) -> dict[str, str]:
+def _environment(index: Path, corpus: Path = ROOT / "seeds") -> dict[str, str]:
     return {
         **os.environ,
         "GRADIO_ANALYTICS_ENABLED": "False",
         "HF_HUB_OFFLINE": "1",
         "HF_HUB_DISABLE_TELEMETRY": "1",
-        "QA_CORPUS": str(ROOT / "seeds"),
+        "QA_CORPUS": str(corpus),
         "QA_INDEX": str(index),
     }
 
 
 @contextmanager
-def _serving(index: Path, log_path: Path) -> Iterator[str]:
+def _serving(index: Path, log_path: Path, corpus: Path = ROOT / "seeds") -> Iterator[str]:
     """Run `python app.py` on a free port until its page answers 200; its URL. Stops it after."""
     port = _free_port()
-    env = _environment(index) | {"QA_HOST": "127.0.0.1", "QA_PORT": str(port)}
+    env = _environment(index, corpus) | {"QA_HOST": "127.0.0.1", "QA_PORT": str(port)}
     url = f"http://127.0.0.1:{port}/"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
@@ -108,17 +112,17 @@ def _serving(index: Path, log_path: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
-    """Build an index of seeds/ with the CLI and serve it with `python app.py`."""
+    """Build an index of a copy of seeds/ with the CLI and serve it with `python app.py`."""
     tmp = tmp_path_factory.mktemp("browser")
-    index = tmp / "index"
+    index, corpus = tmp / "index", tmp / "corpus"
+    shutil.copytree(ROOT / "seeds", corpus)
     command = [sys.executable, "-m", "qa.cli", "index", "build"]
-    command += ["--corpus", "seeds", "--index", str(index)]
-    build = subprocess.run(
-        command, cwd=ROOT, env=_environment(index), capture_output=True, text=True, timeout=600
-    )
+    command += ["--corpus", str(corpus), "--index", str(index)]
+    env = _environment(index, corpus)
+    build = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     if build.returncode != 0:
         pytest.fail(f"`qa index build` failed ({build.returncode}):\n{build.stderr}")
-    with _serving(index, tmp / "server.log") as url:
+    with _serving(index, tmp / "server.log", corpus) as url:
         yield App(url, tmp)
 
 
@@ -245,3 +249,54 @@ def test_without_an_index_the_page_says_how_to_build_one(browser: Browser, tmp_p
             assert page.locator("#qa-question").count() == 0
         finally:
             page.close()
+
+
+LANTERNS_FILE = (
+    "Tallinn lantern festival\n\nThe city of Tallinn lit 4,321 paper lanterns on Friday "
+)
+LANTERNS_FILE += "night to open its winter festival.\n\nThe organisers said the lanterns were made "
+LANTERNS_FILE += "by schoolchildren over three months.\n"
+LANTERNS_QUESTION = "How many paper lanterns did Tallinn light?"
+
+
+def _wait_for_value(page: Page, selector: str, text: str) -> str:
+    """Wait until the textbox at `selector` holds `text`; its whole value."""
+    page.wait_for_function(
+        "([sel, text]) => { const e = document.querySelector(sel);"
+        " return e && e.value.includes(text); }",
+        arg=[selector, text],
+    )
+    return page.locator(selector).input_value()
+
+
+def test_upload_update_and_ask_cites_the_new_article(app: App, page: Page) -> None:
+    """Runs last: it adds an article to the app's corpus and index."""
+    assert "4,321" not in ask(page, LANTERNS_QUESTION)
+    page.get_by_role("tab", name="Articles").click()
+    table = page.locator("#qa-lib-table")
+    table.get_by_text(TITLE).filter(visible=True).first.wait_for()
+
+    (app.tmp / "lanterns.txt").write_text(LANTERNS_FILE, encoding="utf-8")
+    page.locator("#qa-upload input[type=file]").set_input_files(str(app.tmp / "lanterns.txt"))
+    summary = "#qa-lib-summary textarea"
+    said = _wait_for_value(page, summary, "added lanterns.txt")
+    assert "Press Update index" in said
+    status = page.locator("#qa-lib-status")
+    status.get_by_text("1 article changed since the index was built").wait_for()
+
+    page.locator("#qa-update").click()
+    said = _wait_for_value(page, summary, "Update: 1 added, 0 changed, 0 removed, 1 unchanged")
+    assert "embedded" in said and "reused" in said
+    row = table.get_by_text("Tallinn lantern festival").filter(visible=True).first
+    row.wait_for()
+    assert "changed since" not in status.inner_text()
+    row.click()  # picking a row fills the id to remove
+    assert _wait_for_value(page, "#qa-remove-id textarea", "lanterns") == "lanterns"
+
+    page.get_by_role("tab", name="Chat").click()
+    answer = ask(page, LANTERNS_QUESTION)
+    assert "4,321" in answer and "[1]" in answer
+    panel = sources(page)
+    assert "Tallinn lantern festival" in panel.locator(".qa-card[data-n='1']").inner_text()
+    assert "4,321" in panel.locator(".qa-card[data-n='1'] mark").inner_text()
+    assert "4,000" in ask(page, DETAINED), "the seed article still answers"

@@ -253,3 +253,103 @@ def test_importing_the_ui_module_does_not_import_gradio() -> None:
 
 def test_css_styles_the_highlight() -> None:
     assert re.search(r"mark\s*\{", ui.CSS)
+
+
+# --- the Articles tab ---------------------------------------------------------------------------
+
+LANTERNS = "Tallinn lantern festival\n\nThe city of Tallinn lit 4,321 paper lanterns on Friday.\n"
+
+
+@pytest.fixture
+def library(tmp_path: Path, embedder) -> ui.Library:
+    """A real engine over a private copy of the seeds, and the tab's methods over both."""
+    import shutil
+
+    from qa.config import Settings
+    from qa.engine import Engine
+    from qa.indexing import build_index
+    from tests.conftest import SEEDS
+
+    shutil.copytree(SEEDS, tmp_path / "corpus")
+    settings = Settings(corpus=tmp_path / "corpus", index=tmp_path / "index")
+    build_index(settings, embedder)
+    return ui.Library(settings, Engine.load(settings, embedder), update_embedder=embedder)
+
+
+def test_library_lists_and_searches_the_indexed_articles(library: ui.Library) -> None:
+    (row,) = library.rows()
+    assert row[0].startswith("Kazakhstan president") and row[3] >= 2
+    assert row[4].endswith(".txt") and row[5] == row[4].removesuffix(".txt")
+    assert library.rows("KAZAKH") == [row] and library.rows("no such words") == []
+    assert "1 article" in library.status() and library.note() is None
+
+
+def test_upload_update_ask_and_remove_from_the_tab(library: ui.Library, tmp_path: Path) -> None:
+    sent = tmp_path / "sent" / "lanterns.txt"
+    sent.parent.mkdir()
+    sent.write_text(LANTERNS)
+    said = library.upload([str(sent)])
+    assert said.startswith("added lanterns.txt") and "Press Update index" in said
+    assert "1 article changed since the index was built" in library.status()
+    assert "press Update index below" in library.header("Article QA")
+
+    lines: list[tuple[float, str]] = []
+    summary = library.update(lambda fraction, line: lines.append((fraction, line)))
+    assert "Update: 1 added, 0 changed, 0 removed, 1 unchanged" in summary
+    assert [f for f, _ in lines] == sorted(f for f, _ in lines) and lines[-1][0] == 1.0
+    stages = [line.split()[0] for _, line in lines]
+    assert [s for i, s in enumerate(stages) if s not in stages[:i]] == [
+        "reading", "chunking", "embedding", "writing"
+    ]  # fmt: skip
+    assert any(line.startswith("embedding 1/1 chunks") for _, line in lines)
+    assert len(library.rows()) == 2 and library.note() is None
+    answer = library.engine.ask("How many paper lanterns did Tallinn light?")
+    assert "4,321" in answer.text and answer.citations[0].title == "Tallinn lantern festival"
+
+    said = library.remove("lanterns")
+    assert (
+        said == "Removed the file lanterns.txt. Press Update index to take it out of the answers."
+    )
+    assert "1 article changed" in library.status()
+    assert "0 added, 0 changed, 1 removed" in library.update()
+    assert "No indexed article has the id 'lanterns'" in library.remove("lanterns")
+
+
+def test_the_tab_reports_refused_uploads_and_a_locked_index(library: ui.Library, tmp_path) -> None:
+    from qa import store
+
+    bad = tmp_path / "tool.exe"
+    bad.write_bytes(b"MZ")
+    assert "refused tool.exe: not an article file" in library.upload([str(bad)])
+    with store.writer_lock(library.settings.index):
+        assert library.update().startswith("The update did not run: Another build (pid")
+
+
+def test_stage_progress_says_counts_rate_and_time_left(monkeypatch) -> None:
+    clock = iter([100.0, 102.0, 110.0, 110.0])
+    monkeypatch.setattr(ui.time, "monotonic", lambda: next(clock))
+    seen: list[tuple[float, str]] = []
+    progress = ui.StageProgress(lambda f, line: seen.append((f, line)))
+    progress("embedding", 0, 1000)
+    progress("embedding", 100, 1000)
+    progress("embedding", 1000, 1000)
+    progress("writing", 0, 6)
+    assert seen[0] == (0.5, "embedding 0/1,000 chunks")
+    assert seen[1] == (0.525, "embedding 100/1,000 chunks · 50.0/s · about 18 s left")
+    assert seen[2] == (0.75, "embedding 1,000/1,000 chunks · 100.0/s")
+    assert seen[3] == (0.75, "writing 0/6 files")
+
+
+def test_build_ui_with_a_library_adds_the_articles_tab(library: ui.Library) -> None:
+    import gradio as gr
+
+    demo = ui.build_ui(library.engine.ask, library=library, corpus_info=library.info())
+    parts = _components(demo)
+    tabs = [p.label for p in parts if isinstance(p, gr.Tab)]
+    assert tabs == ["Chat", "Articles"]
+    (upload,) = [p for p in parts if isinstance(p, gr.File)]
+    assert set(upload.file_types) == {".txt", ".md", ".html", ".htm", ".json", ".jsonl"}
+    (table,) = [p for p in parts if isinstance(p, gr.Dataframe)]
+    assert table.headers == ui.ARTICLE_HEADERS
+    buttons = {p.elem_id for p in parts if isinstance(p, gr.Button)}
+    assert {"qa-update", "qa-remove", "qa-send"} <= buttons
