@@ -29,10 +29,10 @@ app.add_typer(index_app, name="index")
 
 CorpusOpt = Annotated[
     Path | None,
-    typer.Option("--corpus", help="Folder (or file) of articles [env QA_CORPUS, default seeds/]."),
+    typer.Option("--corpus", help="Folder (or file) of articles (env QA_CORPUS, default seeds/)."),
 ]
 IndexOpt = Annotated[
-    Path | None, typer.Option("--index", help="Index folder [env QA_INDEX, default index/].")
+    Path | None, typer.Option("--index", help="Index folder (env QA_INDEX, default index/).")
 ]
 
 
@@ -72,6 +72,7 @@ def ask(
 
     with user_errors():
         engine = Engine.load(settings_for(corpus=corpus, index=index))
+        _stale_note(engine.index.data.manifest)
         questions = _stdin_questions() if question == "-" else [question]
         for q in questions:
             answer = engine.ask(q, k)
@@ -105,14 +106,20 @@ def index_build(
     if_stale: Annotated[
         bool, typer.Option("--if-stale", help="Do nothing when the index matches the corpus.")
     ] = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="Re-embed every article, even unchanged ones.")
+    ] = False,
 ) -> None:
     """Build the index from the corpus folder, with a progress bar and a summary.
+
+    When an index built with the same model and chunking exists, only what changed is embedded
+    (as `qa index update` does); --full re-embeds everything.
 
     Example: qa index build --corpus ~/articles --index ~/articles-index
     """
     from qa.corpus import read_corpus
     from qa.embedding import Embedder
-    from qa.indexing import build_index, is_up_to_date
+    from qa.indexing import build_index, is_up_to_date, update_index
 
     with user_errors():
         settings = settings_for(corpus=corpus, index=index)
@@ -121,15 +128,58 @@ def index_build(
             typer.echo(f"Index in {settings.index} is up to date ({len(read.articles)} articles).")
             return
         embedder = Embedder.load(settings.model)
+        build = build_index if full else update_index
         with _progress_bar() as progress:
-            report = build_index(settings, embedder, progress, corpus=read)
-        for skip in report.skipped:
-            typer.echo(f"skipped {skip.path}: {skip.reason}", err=True)
-        typer.echo(
-            f"Indexed {report.articles} articles into {report.chunks} chunks "
-            f"({report.sentences} sentences) in {report.seconds:.1f} s; "
-            f"{len(report.skipped)} skipped. Index: {report.generation}"
-        )
+            report = build(settings, embedder, progress, corpus=read)
+        _print_report(report)
+
+
+@index_app.command("update")
+def index_update(corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
+    """Update the index after articles were added, changed or removed; embeds only new text.
+
+    Reads the corpus the index was built from, unless --corpus or QA_CORPUS names another.
+    Prints what was added, changed, removed and unchanged, and the seconds it took.
+
+    Example: qa index update --index ~/articles-index
+    """
+    import os
+
+    from qa.embedding import Embedder
+    from qa.indexing import indexed_corpus, update_index
+    from qa.store import read_manifest
+
+    with user_errors():
+        settings = settings_for(corpus=corpus, index=index)
+        if corpus is None and not os.environ.get("QA_CORPUS"):
+            try:
+                built_from = indexed_corpus(read_manifest(settings.index))
+            except QAError:
+                built_from = None  # no index yet: update builds one from the default corpus
+            settings = settings.with_(corpus=built_from)
+        embedder = Embedder.load(settings.model)
+        with _progress_bar() as progress:
+            report = update_index(settings, embedder, progress)
+        _print_report(report)
+
+
+def _print_report(report: object) -> None:
+    """The summary of a build or update on stdout, and each skipped file or article on stderr."""
+    for skip in report.skipped:  # type: ignore[attr-defined]
+        typer.echo(f"skipped {skip.path}: {skip.reason}", err=True)
+    typer.echo(report.summary())  # type: ignore[attr-defined]
+
+
+def _stale_note(manifest: dict) -> None:
+    """Say on stderr when the corpus changed since the index was built; answers go on."""
+    from qa.indexing import corpus_changes
+
+    try:
+        note = corpus_changes(manifest).stale_note()
+    except QAError:
+        return
+    if note:
+        typer.echo(f"note: {note}", err=True)
 
 
 @contextmanager
@@ -139,15 +189,25 @@ def _progress_bar() -> Iterator:
         BarColumn,
         MofNCompleteColumn,
         Progress,
+        ProgressColumn,
         TextColumn,
         TimeElapsedColumn,
         TimeRemainingColumn,
     )
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        """Items per second of the stage (throughput), once there is one."""
+
+        def render(self, task):  # rich calls it with the task to draw
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:,.1f}/s" if speed else "", style="progress.data.speed")
 
     columns = (
         TextColumn("{task.description:>10}"),
         BarColumn(),
         MofNCompleteColumn(),
+        RateColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
@@ -184,12 +244,16 @@ def index_info(
             typer.echo(f"{key:>12}: {manifest.get(key)}")
         typer.echo(f"{'chunking':>12}: {json.dumps(manifest.get('chunking'))}")
         typer.echo(f"{'counts':>12}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+        from qa.indexing import corpus_changes
+
+        note = corpus_changes(manifest).stale_note()
+        typer.echo(f"{'status':>12}: {note or 'up to date with the corpus'}")
 
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address [env QA_HOST, 127.0.0.1].")] = None,
-    port: Annotated[int | None, typer.Option(help="Port [env QA_PORT, 7860].")] = None,
+    host: Annotated[str | None, typer.Option(help="Address (env QA_HOST, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (env QA_PORT, 7860).")] = None,
     index: IndexOpt = None,
 ) -> None:
     """Serve the web chat (Gradio) on http://127.0.0.1:7860.
@@ -200,6 +264,69 @@ def serve(
 
     with user_errors():
         serve_ui(settings_for(host=host, port=port, index=index))
+
+
+@app.command("eval")
+def eval_(
+    dataset: Annotated[
+        Path, typer.Argument(help="Folder with queries.jsonl and corpus.jsonl (or BEIR layout).")
+    ],
+    mode: Annotated[
+        list[str] | None,
+        typer.Option("--mode", help="dense, bm25 or hybrid; repeat or comma-separate to compare."),
+    ] = None,
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write the results.")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Write a markdown report.")] = (
+        None
+    ),
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write a PNG plot.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="First N queries.")] = None,
+    k: Annotated[int, typer.Option("-k", min=1, help="Metric cutoff (articles).")] = 10,
+    baseline: Annotated[
+        Path | None, typer.Option("--baseline", help="A --json file to hold the line against.")
+    ] = None,
+    max_drop: Annotated[
+        float, typer.Option("--max-drop", help="Allowed drop of any article metric.")
+    ] = 0.01,
+    cache: Annotated[
+        Path | None, typer.Option("--cache", help="Index cache (env QA_EVAL_CACHE; .cache/eval).")
+    ] = None,
+) -> None:
+    """Measure retrieval and answers on a dataset; the index is cached, never your index/.
+
+    Example: qa eval eval/bbc-dev --json out.json --report out.md --plot out.png
+    Gate:    qa eval eval/seed --baseline eval/baselines/seed.json --max-drop 0.01
+    """
+    from qa.datasets import load_dataset
+    from qa.evaluation import evaluate_dataset, public, read_baseline, regressions
+    from qa.report import markdown, print_table
+    from qa.report import plot as plot_results
+
+    with user_errors():
+        modes = [m.strip() for value in (mode or ["dense"]) for m in value.split(",") if m.strip()]
+        settings = settings_for(eval_cache=cache)
+        data = load_dataset(dataset)
+        old = read_baseline(baseline) if baseline else None
+        with _progress_bar() as progress:
+            results = evaluate_dataset(settings, data, modes, k=k, limit=limit, progress=progress)
+        print_table(results)
+        command = f"qa eval {dataset} " + " ".join(f"--mode {m}" for m in modes) + f" -k {k}"
+        command += f" --limit {limit}" if limit else ""
+        out = [public(r) for r in results]
+        if json_file:
+            json_file.write_text(
+                json.dumps(out[0] if len(out) == 1 else out, indent=2, ensure_ascii=False) + "\n",
+                encoding="utf-8",
+            )
+        if report:
+            report.write_text(markdown(results, command), encoding="utf-8")
+        if plot:
+            plot_results(results, plot)
+        drops = regressions(results, old, max_drop) if old is not None else []
+        for line in drops:
+            typer.echo(f"regression: {line}", err=True)
+        if drops:
+            raise typer.Exit(1)
 
 
 def main() -> None:

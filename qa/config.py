@@ -30,6 +30,8 @@ class Settings:
     # question sets (benchmarks/calibrate.py): 0.50 answers 97 % / 85 % of answerable ones.
     abstain_below: float = 0.50
     examples: str = ""  # example questions for the chat, separated by "|"
+    # Where `qa eval` keeps one index per evaluated corpus (never the user's `index`).
+    eval_cache: Path = Path(".cache/eval")
     host: str = "127.0.0.1"
     port: int = 7860
 

@@ -1,0 +1,171 @@
+"""Every benchmark in one go (`make bench`): results in benchmarks/results/, summary in SUMMARY.md.
+
+    python benchmarks/run_all.py [--skip-eval] [--skip-build] [--skip-latency]
+                                 [--datasets NAME ...] [--limit N]
+
+1. `qa eval` on each dataset (eval/seed, eval/bbc-dev and every folder under ../shared/eval/):
+   results/eval-NAME.json, .md and .png. Indexes are cached under .cache/eval/ and reused,
+   so only the first run pays for embedding (RealTime QA: 37,654 chunks, the slow one).
+2. Build speed (benchmarks/build_speed.py): a full BBC build against the bare `model.encode`
+   of the same chunks. It rebuilds the index every time (minutes): `--skip-build` keeps the
+   last results/build_speed.json.
+3. Latency and memory (benchmarks/latency.py): ask p50/p95 on the BBC index and on a
+   synthetic 10,000-chunk index, and the peak memory of a process that loads the BBC index
+   and answers.
+4. results/SUMMARY.md: the tables, the commands, the machine and its load while measuring.
+
+Each step runs in its own process, so one's memory or threads never skew the next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+SHARED_EVAL = ROOT.parent / "shared" / "eval"
+QA = [sys.executable, "-m", "qa.cli"]
+SHOWN = ("hit@1", "hit@10", "recall@10", "mrr@10", "ndcg@10", "map@10", "all@10")
+
+
+def datasets() -> dict[str, Path]:
+    found = {"seed": ROOT / "eval" / "seed", "bbc-dev": ROOT / "eval" / "bbc-dev"}
+    if SHARED_EVAL.is_dir():
+        for folder in sorted(SHARED_EVAL.iterdir()):
+            if (folder / "queries.jsonl").is_file():
+                found[folder.name] = folder
+    return found
+
+
+def run(cmd: list[str]) -> float:
+    """Run a step, its output passing through; its wall time in seconds."""
+    shown = " ".join(str(c) for c in cmd).replace(sys.executable, "python")
+    print(f"\n$ {shown}", flush=True)
+    t = time.perf_counter()
+    subprocess.run(cmd, cwd=ROOT, check=True, env=dict(os.environ, HF_HUB_OFFLINE="1"))
+    return time.perf_counter() - t
+
+
+def eval_command(name: str, folder: Path, limit: int | None) -> list[str]:
+    out = RESULTS / f"eval-{name}"
+    cmd = [*QA, "eval", str(folder), "--mode", "dense,bm25,hybrid"]
+    cmd += ["--json", f"{out}.json", "--report", f"{out}.md", "--plot", f"{out}.png"]
+    return cmd + (["--limit", str(limit)] if limit else [])
+
+
+def summary(names: list[str]) -> str:
+    lines = [
+        "# Benchmark summary",
+        "",
+        f"Written by `python benchmarks/run_all.py` on {time.strftime('%Y-%m-%d %H:%M')}, "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f} at the end (other work on the machine slows "
+        "the latency figures: compare them only between runs on a quiet machine).",
+        "",
+        "## Retrieval (`qa eval`, dense; bm25 and hybrid are not available yet)",
+        "",
+        "| dataset | queries | "
+        + " | ".join(f"article {m}" for m in SHOWN)
+        + " | evidence hit@10 | abstains (unanswerable) | answers (answerable) "
+        "| answer holds gold | s per 1,000 queries |",
+        "|---" * (len(SHOWN) + 7) + "|",
+    ]
+    for name in names:
+        path = RESULTS / f"eval-{name}.json"
+        if not path.is_file():
+            continue
+        results = json.loads(path.read_text())
+        for r in results if isinstance(results, list) else [results]:
+            if not r.get("available"):
+                continue
+            art, ev = r["metrics"]["article"] or {}, r["metrics"]["evidence"] or {}
+            cells = [_f(art.get(m)) for m in SHOWN] + [
+                _f(ev.get("hit@10")),
+                _f(r["abstention"]["null_abstain_rate"]),
+                _f(r["abstention"]["answerable_answer_rate"]),
+                _f(r["answer"]["answer_contains_gold"]),
+                f"{r['run']['seconds_per_1000_queries']:.0f}",
+            ]
+            lines.append(f"| {name} | {r['n_queries']} | " + " | ".join(cells) + " |")
+    lines += ["", "Per-dataset reports (by question type, worst queries): `eval-NAME.md`.", ""]
+    build = _load("build_speed.json")
+    if build:
+        lines += [
+            "## Build speed (BBC, 2,225 articles)",
+            "",
+            "| chunks | build s | bare model.encode s | ratio | chunks/s |",
+            "|---|---|---|---|---|",
+            f"| {build['chunks']} | {build['build_seconds']} | {build['bare_encode_seconds']} | "
+            f"{build['ratio_build_to_bare_encode']} | {build['chunks_per_second']} |",
+            "",
+        ]
+    lat = _load("latency.json")
+    if lat:
+        b, s = lat["bbc"], lat["synthetic"]
+        lines += [
+            "## Ask latency and memory (in-process, model loaded)",
+            "",
+            "| index | chunks | ask p50 ms | ask p95 ms |",
+            "|---|---|---|---|",
+            f"| BBC | {b['chunks']} | {b['ask_ms_p50']} | {b['ask_ms_p95']} |",
+            f"| synthetic | {s['chunks']} | {s['ask_ms_p50']} | {s['ask_ms_p95']} |",
+            "",
+            f"Peak resident memory of a process that loads the BBC index and answers "
+            f"{b['questions']} questions: {b['peak_rss_mib']} MiB (ru_maxrss). Load average "
+            f"while measuring: {lat['load_average_1m']}.",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def _f(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def _load(name: str) -> dict | None:
+    path = RESULTS / name
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--skip-eval", action="store_true")
+    parser.add_argument("--skip-build", action="store_true", help="keep build_speed.json")
+    parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--datasets", nargs="*", help="names to evaluate (default: all)")
+    parser.add_argument("--limit", type=int, help="first N queries of each dataset")
+    args = parser.parse_args()
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    found = datasets()
+    names = args.datasets or list(found)
+    unknown = set(names) - set(found)
+    if unknown:
+        sys.exit(f"Unknown dataset(s) {sorted(unknown)}: choose from {sorted(found)}.")
+    timings = {}
+    if not args.skip_eval:
+        for name in names:
+            timings[f"eval-{name}"] = run(eval_command(name, found[name], args.limit))
+    if not args.skip_build:
+        timings["build_speed"] = run([sys.executable, "benchmarks/build_speed.py"])
+    if not args.skip_latency:
+        timings["latency"] = run([sys.executable, "benchmarks/latency.py"])
+    text = summary(list(found))
+    (RESULTS / "SUMMARY.md").write_text(text + "\n", encoding="utf-8")
+    (RESULTS / "run_all.json").write_text(
+        json.dumps({"step_seconds": {k: round(v, 1) for k, v in timings.items()}}, indent=2) + "\n"
+    )
+    print("\n" + text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,602 @@
+"""Retrieval evaluation: run a dataset's queries through the chat's own retrieval and answer code.
+
+Each query is retrieved once per mode: the chunk ranking is collapsed into an article ranking
+(first occurrence order) for the article-level metrics, the top chunks are checked for the
+evidence sentences, and the first `settings.top_k` chunks go to `qa.answer.compose`, exactly as
+`Engine.ask` does, for the answer-level figures. Retrieval metrics come from ranx; results are
+plain dicts in the `qa eval --json` shape (see ../shared/DESIGN.md).
+
+Modes: `dense` exists now; `bm25` and `hybrid` are reported as not available until the engine
+offers them. The seam is `available_modes` and `_retrieve`: an `Engine` that gains a `modes`
+attribute and a `search(question, k, mode=...)` parameter is evaluated with no change here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa import store
+from qa.config import Settings
+from qa.datasets import Dataset, Query, check_evidence, corpus_digest
+from qa.embedding import Embedder
+from qa.errors import QAError, UsageError
+from qa.indexing import build_index, chunking_params
+
+MODES = ("dense", "bm25", "hybrid")
+NOT_YET = "mode {mode} is not available yet (it comes with the retrieval-quality issue)"
+DEPTH = 10  # metrics are @10
+# hit@k is "at least one relevant item in the top k" (ranx calls it hits@k>0; we report a rate)
+ARTICLE_METRICS = ("hit@1", "hit@4", "hit@10", "recall@10", "mrr@10", "ndcg@10", "map@10", "all@10")
+EVIDENCE_METRICS = ("hit@1", "hit@4", "hit@10", "recall@10", "mrr@10", "ndcg@10")
+_RANX_NAMES = {
+    "hit@1": "hit_rate@1",
+    "hit@4": "hit_rate@4",
+    "hit@10": "hit_rate@10",
+    "recall@10": "recall@10",
+    "mrr@10": "mrr@10",
+    "ndcg@10": "ndcg@10",
+    "map@10": "map@10",
+}
+# Test of the paired differences between modes (ranx.compare), and its threshold.
+STAT_TEST, MAX_P = "student", 0.05
+WORST_LISTED = 20
+
+Progress = Callable[[str, int, int], None]
+
+
+# ---------------------------------------------------------------- the cached index of a corpus
+
+
+def cache_folder(settings: Settings, dataset: Dataset) -> Path:
+    """`<eval_cache>/<name>-<key>`: the key hashes the corpus bytes and the index settings."""
+    key = {
+        "corpus": corpus_digest(dataset.corpus),
+        "model": settings.model,
+        "chunking": chunking_params(settings),
+        "format": store.FORMAT_VERSION,
+    }
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", dataset.name).strip("-") or "dataset"
+    return settings.eval_cache / f"{safe}-{digest}"
+
+
+def ensure_index(
+    settings: Settings, dataset: Dataset, embedder: Embedder, progress: Progress | None = None
+) -> tuple[Settings, bool]:
+    """Settings pointing at the dataset's cached index, built first when missing; and whether
+    it was built now. The user's own `settings.index` is never read or written."""
+    folder = cache_folder(settings, dataset)
+    cached = settings.with_(corpus=dataset.corpus, index=folder)
+    try:
+        manifest = store.read_manifest(folder)
+        if manifest.get("model") == settings.model and manifest.get("chunking") == (
+            chunking_params(settings)
+        ):
+            return cached, False
+    except QAError:
+        pass  # nothing usable there yet: build it
+    folder.mkdir(parents=True, exist_ok=True)
+    build_index(cached, embedder, progress)
+    return cached, True
+
+
+# ---------------------------------------------------------------- modes: the seam for bm25/hybrid
+
+
+def available_modes(engine: Any) -> tuple[str, ...]:
+    """The modes this engine can retrieve with: `dense` always, others once it names them."""
+    return ("dense", *(m for m in getattr(engine, "modes", ()) if m != "dense"))
+
+
+def _retrieve(engine: Any, question: str, k: int, mode: str) -> tuple[np.ndarray, list]:
+    if mode == "dense":
+        return engine.search(question, k)
+    return engine.search(question, k, mode=mode)  # the signature the later issue adds
+
+
+# ---------------------------------------------------------------- running the queries
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one query gave in one mode: the rankings, the answer, and the time each took."""
+
+    query: Query
+    articles: list[tuple[str, float]]  # article ranking: (id, best chunk score), best first
+    hits: list[Any]  # the chunk ranking (`qa.retrieval.Hit`), best first
+    abstained: bool
+    answer: str
+    quotes: list[tuple[str, str]]  # (article id, quoted text) of each citation
+    retrieve_ms: float  # embedding the question + the search
+    answer_ms: float  # the whole answer: retrieval + composing it
+
+
+def run_queries(
+    engine: Any, queries: list[Query], mode: str, k: int, progress: Progress | None = None
+) -> list[Outcome]:
+    """Every query through retrieval and `compose`, as `Engine.ask` does, timed in-process."""
+    from qa.answer import compose
+
+    depth = max(5 * k, 50)  # chunks to fetch so that about k distinct articles remain
+    report = progress or (lambda stage, done, total: None)
+    outcomes = []
+    if queries:  # warm-up: the first call pays one-time allocations, not a user's latency
+        _retrieve(engine, queries[0].question, depth, mode)
+    for i, q in enumerate(queries):
+        t0 = time.perf_counter()
+        vector, hits = _retrieve(engine, q.question, depth, mode)
+        t1 = time.perf_counter()
+        answer = compose(
+            q.question, vector, hits[: engine.settings.top_k], engine.index, engine.scoring
+        )
+        t2 = time.perf_counter()
+        outcomes.append(
+            Outcome(
+                query=q,
+                articles=collapse(hits),
+                hits=hits,
+                abstained=answer.abstained,
+                answer=answer.text,
+                quotes=[(c.article_id, c.quote) for c in answer.citations],
+                retrieve_ms=(t1 - t0) * 1000,
+                answer_ms=(t2 - t0) * 1000,
+            )
+        )
+        report(f"{mode} queries", i + 1, len(queries))
+    return outcomes
+
+
+def collapse(hits: list[Any]) -> list[tuple[str, float]]:
+    """The chunk ranking as an article ranking: each article at its first (best) chunk."""
+    seen: dict[str, float] = {}
+    for hit in hits:
+        seen.setdefault(hit.chunk.article_id, hit.score)
+    return list(seen.items())
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def ranking_metrics(
+    qrels: dict[str, dict[str, int]], run: dict[str, list[str]], k: int = DEPTH
+) -> dict[str, dict[str, float]]:
+    """Per-query retrieval metrics: `{metric: {query id: value}}`, from ranx plus `all@k`.
+
+    `run` gives each query's ranked ids, best first. ranx orders a run by score, so the scores
+    handed to it are decreasing by rank (`len - position`): ties cannot reorder the ranking.
+    Every query in `qrels` must have a non-empty relevant set (ranx needs one).
+    """
+    import warnings
+
+    from ranx import Qrels, Run, evaluate
+
+    names = metric_names(k)
+    ranx_names = [_ranx_name(m) for m in names if not m.startswith("all@")]
+    runs = {qid: _scored(run.get(qid, [])) for qid in qrels}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numba's uint64 cast notice inside ranx
+        ranx_run = Run(runs)
+        evaluate(Qrels(qrels), ranx_run, ranx_names, make_comparable=True)
+    per_query: dict[str, dict[str, float]] = {}
+    for name in names:
+        if name.startswith("all@"):
+            # all@k (not in ranx): 1 when every relevant id is in the top k, else 0.
+            per_query[name] = {
+                qid: float(set(rel) <= set(run.get(qid, [])[:k])) for qid, rel in qrels.items()
+            }
+        else:
+            scores = ranx_run.scores[_ranx_name(name)]
+            per_query[name] = {qid: float(scores[qid]) for qid in qrels}
+    return per_query
+
+
+def metric_names(k: int = DEPTH) -> list[str]:
+    cutoffs = [c for c in (1, 4) if c < k]
+    return [f"hit@{c}" for c in cutoffs] + [
+        f"{m}@{k}" for m in ("hit", "recall", "mrr", "ndcg", "map", "all")
+    ]
+
+
+def _ranx_name(name: str) -> str:
+    metric, cutoff = name.split("@")
+    return f"{'hit_rate' if metric == 'hit' else metric}@{cutoff}"
+
+
+def _scored(ids: list[str]) -> dict[str, float]:
+    if not ids:
+        return {"\x00none": 0.0}  # ranx needs at least one entry; this id is never relevant
+    return {doc: float(len(ids) - i) for i, doc in enumerate(dict.fromkeys(ids))}
+
+
+def mean(per_query: dict[str, dict[str, float]], ids: list[str] | None = None) -> dict[str, float]:
+    """The mean of each metric over `ids` (all queries when None), rounded for reading."""
+    out = {}
+    for name, values in per_query.items():
+        chosen = [values[i] for i in (values if ids is None else ids) if i in values]
+        out[name] = round(float(np.mean(chosen)), 4) if chosen else None
+    return out
+
+
+def normalise(text: str) -> str:
+    """Whitespace normalisation (and NFC), the only change allowed when matching evidence."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def evidence_run(outcome: Outcome, k: int) -> tuple[dict[str, int], list[str]]:
+    """Evidence level: the query's facts as relevant ids, and the top-k chunk ranking written
+    as ids: a chunk that holds a fact not seen higher up stands for that fact, any other chunk
+    for itself (`~rank`, never relevant), so ranks stay chunk ranks. A chunk holds a fact when
+    its article matches and its text contains the fact after whitespace normalisation; a chunk
+    holding two new facts takes two places (rare: the second fact is ranked one lower)."""
+    facts = [ev for ev in outcome.query.evidence if ev.fact]
+    relevant = {f"fact{j}": 1 for j in range(len(facts))}
+    ranking: list[str] = []
+    for rank, hit in enumerate(outcome.hits[:k], start=1):
+        text = normalise(hit.chunk.text)
+        held = [
+            f"fact{j}"
+            for j, ev in enumerate(facts)
+            if ev.article_id == hit.chunk.article_id
+            and normalise(ev.fact) in text
+            and f"fact{j}" not in ranking
+        ]
+        ranking += held or [f"~{rank}"]
+    return relevant, ranking
+
+
+def quote_overlaps(quote: str, fact: str, min_chars: int = 60) -> bool:
+    """A quote overlaps a fact when they share a run of `min_chars` characters (or the whole
+    of the shorter one) after whitespace normalisation."""
+    from difflib import SequenceMatcher
+
+    a, b = normalise(quote).casefold(), normalise(fact).casefold()
+    if not a or not b:
+        return False
+    m = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
+    return m.size >= min(min_chars, len(a), len(b))
+
+
+def answer_figures(outcomes: list[Outcome]) -> dict[str, Any]:
+    """Answer level: abstention on unanswerable queries, answering and being right otherwise."""
+    unanswerable = [o for o in outcomes if not o.query.answerable]
+    answerable = [o for o in outcomes if o.query.answerable]
+    with_gold = [o for o in answerable if o.query.answer]
+    with_facts = [o for o in answerable if any(ev.fact for ev in o.query.evidence)]
+
+    def rate(items: list[Outcome], test: Callable[[Outcome], bool]) -> float | None:
+        return round(sum(map(test, items)) / len(items), 4) if items else None
+
+    def quotes_evidence(o: Outcome) -> bool:
+        return any(
+            art == ev.article_id and quote_overlaps(quote, ev.fact)
+            for art, quote in o.quotes
+            for ev in o.query.evidence
+            if ev.fact
+        )
+
+    return {
+        "n_answerable": len(answerable),
+        "n_unanswerable": len(unanswerable),
+        "null_abstain_rate": rate(unanswerable, lambda o: o.abstained),
+        "answerable_answer_rate": rate(answerable, lambda o: not o.abstained),
+        # case-insensitive: the gold answer string inside the answer text (abstaining fails)
+        "answer_contains_gold": rate(
+            with_gold,
+            lambda o: not o.abstained and o.query.answer.casefold() in o.answer.casefold(),
+        ),
+        "quote_overlaps_evidence": rate(with_facts, quotes_evidence),
+    }
+
+
+def summarise(
+    dataset: Dataset, mode: str, outcomes: list[Outcome], k: int = DEPTH
+) -> dict[str, Any]:
+    """The `qa eval --json` object of one mode (see ../shared/DESIGN.md), from its outcomes."""
+    qrels = {
+        o.query.id: {ev.article_id: 1 for ev in o.query.evidence}
+        for o in outcomes
+        if o.query.answerable
+    }  # unanswerable queries count only in abstention
+    article = (
+        ranking_metrics(qrels, {o.query.id: [a for a, _ in o.articles] for o in outcomes}, k)
+        if qrels
+        else {}
+    )
+    fact_runs = {
+        o.query.id: evidence_run(o, k) for o in outcomes if any(ev.fact for ev in o.query.evidence)
+    }
+    evidence = (
+        ranking_metrics(
+            {q: rel for q, (rel, _) in fact_runs.items()},
+            {q: found for q, (_, found) in fact_runs.items()},
+            k,
+        )
+        if fact_runs
+        else {}
+    )
+    evidence = {m: v for m, v in evidence.items() if not m.startswith(("map@", "all@"))}
+    by_type: dict[str, Any] = {}
+    for kind in dict.fromkeys(o.query.type for o in outcomes):
+        of_kind = [o for o in outcomes if o.query.type == kind]
+        ids = [o.query.id for o in of_kind]
+        by_type[kind] = {
+            "n_queries": len(of_kind),
+            "article": mean(article, ids) if any(i in qrels for i in ids) else None,
+            "evidence": mean(evidence, ids) if any(i in fact_runs for i in ids) else None,
+            "answer": answer_figures(of_kind),
+        }
+    answers = answer_figures(outcomes)
+    retrieve = [o.retrieve_ms for o in outcomes]
+    full = [o.answer_ms for o in outcomes]
+    return {
+        "dataset": dataset.name,
+        "mode": mode,
+        "available": True,
+        "n_queries": len(outcomes),
+        "n_answerable": answers["n_answerable"],
+        "metrics": {
+            "article": mean(article) if article else None,
+            "evidence": mean(evidence) if evidence else None,
+        },
+        "by_type": by_type,
+        "abstention": {
+            "null_abstain_rate": answers["null_abstain_rate"],
+            "answerable_answer_rate": answers["answerable_answer_rate"],
+        },
+        "answer": answers,
+        "latency_ms": {
+            "retrieve_p50": _pct(retrieve, 50),
+            "retrieve_p95": _pct(retrieve, 95),
+            "answer_p50": _pct(full, 50),
+            "answer_p95": _pct(full, 95),
+        },
+        "failures": failures(outcomes, k),
+        "_per_query": {"article": article, "retrieve_ms": retrieve, "answer_ms": full},
+    }
+
+
+def _pct(values: list[float], q: int) -> float | None:
+    return round(float(np.percentile(values, q)), 2) if values else None
+
+
+def failures(outcomes: list[Outcome], k: int = DEPTH) -> dict[str, Any]:
+    """Answerable queries with a gold article outside the top k, with what came instead.
+
+    `n` counts the queries that missed every gold article; `n_partial` those that found some
+    but not all (a two-article question with one article found). Listed: complete misses
+    first, the deepest-sunk gold first, then the partial ones.
+    """
+    listed = []
+    for o in outcomes:
+        gold = {ev.article_id for ev in o.query.evidence}
+        ranked = [a for a, _ in o.articles]
+        missing = gold - set(ranked[:k])
+        if not missing:
+            continue
+        # rank of each missing gold article among all retrieved chunks' articles (None: absent)
+        ranks = {g: (ranked.index(g) + 1 if g in ranked else None) for g in sorted(missing)}
+        best_hit = o.hits[0] if o.hits else None
+        listed.append(
+            {
+                "id": o.query.id,
+                "type": o.query.type,
+                "question": o.query.question,
+                "gold": sorted(gold),
+                "missing": sorted(missing),
+                "complete_miss": missing == gold,
+                "missing_ranks": ranks,
+                "retrieved": [{"article_id": a, "score": round(s, 4)} for a, s in o.articles[:3]],
+                "top_excerpt": best_hit.chunk.text[:200] if best_hit else "",
+            }
+        )
+
+    def depth(item: dict) -> int:
+        return max((r or 10**6) for r in item["missing_ranks"].values())
+
+    listed.sort(key=lambda m: (not m["complete_miss"], -depth(m)))
+    complete = sum(m["complete_miss"] for m in listed)
+    return {"n": complete, "n_partial": len(listed) - complete, "worst": listed[:WORST_LISTED]}
+
+
+def unavailable(dataset: Dataset, mode: str) -> dict[str, Any]:
+    """The object for a mode the engine does not offer yet: same keys, no figures."""
+    return {
+        "dataset": dataset.name,
+        "mode": mode,
+        "available": False,
+        "reason": NOT_YET.format(mode=mode),
+        "n_queries": len(dataset.queries),
+        "metrics": {"article": None, "evidence": None},
+        "by_type": {},
+        "abstention": {"null_abstain_rate": None, "answerable_answer_rate": None},
+        "answer": None,
+        "latency_ms": None,
+    }
+
+
+def significance(results: list[dict[str, Any]]) -> None:
+    """Add `significance` to each available mode: paired tests (ranx.compare) of its article
+    metrics against every other mode on the same queries; p < MAX_P counts as significant."""
+    import warnings
+
+    from ranx import Qrels, Run, compare
+
+    done = [r for r in results if r.get("available")]
+    if len(done) < 2:
+        return
+    qrels = Qrels(done[0]["_qrels"])
+    runs = [Run({q: _scored(ids) for q, ids in r["_run"].items()}, name=r["mode"]) for r in done]
+    metrics = [_ranx_name(m) for m in done[0]["metrics"]["article"] if not m.startswith("all@")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = compare(
+            qrels,
+            runs=runs,
+            metrics=metrics,
+            max_p=MAX_P,
+            stat_test=STAT_TEST,
+            make_comparable=True,
+        ).to_dict()
+    back = {_ranx_name(m): m for m in done[0]["metrics"]["article"]}
+    for r in done:
+        r["significance"] = {
+            other: {
+                back[m]: {"p_value": round(float(p), 4), "significant": bool(p < MAX_P)}
+                for m, p in pvalues.items()
+            }
+            for other, pvalues in report[r["mode"]]["comparisons"].items()
+        }
+
+
+def evidence_coverage(dataset: Dataset, index: Any) -> dict[str, int]:
+    """How many evidence sentences can be found at all: in their article's text, in one chunk.
+    A fact split across two chunks can never count at evidence level; this says how often."""
+    chunks_of: dict[str, list[str]] = {}
+    for chunk in index.data.chunks:
+        chunks_of.setdefault(chunk.article_id, []).append(normalise(chunk.text))
+    facts = [ev for q in dataset.queries for ev in q.evidence if ev.fact]
+    in_article = in_chunk = 0
+    for ev in facts:
+        article = index.data.articles.get(ev.article_id)
+        fact = normalise(ev.fact)
+        in_article += bool(article and fact in normalise(article.text))
+        in_chunk += any(fact in text for text in chunks_of.get(ev.article_id, []))
+    return {"facts": len(facts), "in_article_text": in_article, "in_one_chunk": in_chunk}
+
+
+# ---------------------------------------------------------------- the whole run
+
+
+def evaluate_dataset(
+    settings: Settings,
+    dataset: Dataset,
+    modes: list[str],
+    k: int = DEPTH,
+    limit: int | None = None,
+    embedder: Embedder | None = None,
+    progress: Progress | None = None,
+) -> list[dict[str, Any]]:
+    """One result object per mode, in the order given: build or reuse the cached index, run
+    every query in each available mode, score, and test the differences between modes."""
+    from qa.engine import Engine
+
+    bad = [m for m in modes if m not in MODES]
+    if bad:
+        raise UsageError(f"Unknown mode {bad[0]!r}: choose from {', '.join(MODES)}.")
+    if k < 1:
+        raise UsageError(f"-k must be at least 1, got {k}.")
+    embedder = embedder or Embedder.load(settings.model)
+    t0 = time.perf_counter()
+    cached, built = ensure_index(settings, dataset, embedder, progress)
+    engine = Engine.load(cached, embedder)
+    build_s = time.perf_counter() - t0
+    checked = check_evidence(dataset, set(engine.index.data.articles))
+    queries = checked.queries[:limit] if limit else checked.queries
+    problems = {
+        "unknown_evidence": len(checked.unknown_evidence),
+        "unknown_evidence_examples": [f"{q} -> {a}" for q, a in checked.unknown_evidence[:5]],
+        "queries_dropped": len(dataset.queries) - len(checked.queries),
+        "evidence_coverage": evidence_coverage(checked, engine.index),
+    }
+    titles = {aid: a.title for aid, a in engine.index.data.articles.items()}
+    results = []
+    for mode in dict.fromkeys(modes):
+        if mode not in available_modes(engine):
+            results.append(unavailable(checked, mode))
+            continue
+        t = time.perf_counter()
+        outcomes = run_queries(engine, queries, mode, k, progress)
+        run_s = time.perf_counter() - t
+        result = summarise(checked, mode, outcomes, k)
+        for miss in result["failures"]["worst"]:
+            miss["gold_titles"] = [titles.get(g, "?") for g in miss["gold"]]
+            for item in miss["retrieved"]:
+                item["title"] = titles.get(item["article_id"], "?")
+        result["run"] = {
+            "k": k,
+            "limit": limit,
+            "index": str(cached.index),
+            "index_built_now": built,
+            "index_seconds": round(build_s, 2),
+            "queries_seconds": round(run_s, 2),
+            "seconds_per_1000_queries": round(run_s / max(1, len(outcomes)) * 1000, 1),
+            # other work on the machine inflates every latency figure: say how much there was
+            "load_average_1m": round(os.getloadavg()[0], 2),
+            "settings": {
+                "model": settings.model,
+                "chunk_tokens": settings.chunk_tokens,
+                "top_k": settings.top_k,
+                "abstain_below": settings.abstain_below,
+            },
+        }
+        result["dataset_problems"] = problems
+        result["_qrels"] = {
+            o.query.id: {ev.article_id: 1 for ev in o.query.evidence}
+            for o in outcomes
+            if o.query.answerable
+        }
+        result["_run"] = {o.query.id: [a for a, _ in o.articles] for o in outcomes}
+        results.append(result)
+    significance(results)
+    return results
+
+
+def public(result: dict[str, Any]) -> dict[str, Any]:
+    """The result without its private per-query working data (keys starting with `_`)."""
+    return {key: value for key, value in result.items() if not key.startswith("_")}
+
+
+# ---------------------------------------------------------------- the regression gate
+
+
+def regressions(results: list[dict[str, Any]], baseline: Any, max_drop: float) -> list[str]:
+    """One line per article-level metric that fell by more than `max_drop` from the baseline
+    (a `qa eval --json` file: one object or a list), matched by mode."""
+    old_by_mode = {
+        b.get("mode"): b
+        for b in (baseline if isinstance(baseline, list) else [baseline])
+        if isinstance(b, dict)
+    }
+    lines = []
+    for new in results:
+        old = old_by_mode.get(new["mode"])
+        if not old or not old.get("available", True) or not new.get("available"):
+            continue
+        if old.get("dataset") != new["dataset"] or old.get("n_queries") != new["n_queries"]:
+            raise UsageError(
+                f"The baseline was made on {old.get('dataset')!r} with {old.get('n_queries')} "
+                f"queries, this run is {new['dataset']!r} with {new['n_queries']}: compare like "
+                "with like (same dataset, no --limit)."
+            )
+        before = (old.get("metrics") or {}).get("article") or {}
+        after = new["metrics"]["article"] or {}
+        for name, value in before.items():
+            now = after.get(name)
+            if value is None or now is None:
+                continue
+            if value - now > max_drop + 1e-9:
+                lines.append(
+                    f"{new['mode']} article {name} dropped from {value:.4f} to {now:.4f} "
+                    f"(by {value - now:.4f}, more than {max_drop})"
+                )
+    return lines
+
+
+def read_baseline(path: Path) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"Baseline {path} does not exist: write one with --json.") from None
+    except json.JSONDecodeError as e:
+        raise UsageError(f"Baseline {path}: not valid JSON ({e.msg}, line {e.lineno}).") from None
