@@ -55,7 +55,8 @@ def run(cmd: list[str]) -> float:
 
 def eval_command(name: str, folder: Path, limit: int | None) -> list[str]:
     out = RESULTS / f"eval-{name}"
-    cmd = [*QA, "eval", str(folder), "--mode", "dense,bm25,hybrid"]
+    # relative to the repository (steps run there), so reports name no machine's paths
+    cmd = [*QA, "eval", os.path.relpath(folder, ROOT), "--mode", "dense,bm25,hybrid"]
     cmd += ["--json", f"{out}.json", "--report", f"{out}.md", "--plot", f"{out}.png"]
     return cmd + (["--limit", str(limit)] if limit else [])
 
