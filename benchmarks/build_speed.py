@@ -61,7 +61,8 @@ def main() -> None:
         "chunks_per_second": round(report.chunks / build_seconds, 1),
     }
     print(json.dumps(result, indent=2))
-    out = ROOT / "benchmarks" / "results" / "build_speed.json"
+    name = f"build_speed_{args.limit}.json" if args.limit else "build_speed.json"
+    out = ROOT / "benchmarks" / "results" / name
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
