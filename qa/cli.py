@@ -60,22 +60,48 @@ def ask(
         bool, typer.Option("--json", help="Print the JSON contract object.")
     ] = False,
     k: Annotated[int | None, typer.Option("-k", min=1, help="Chunks to retrieve.")] = None,
+    mode: Annotated[
+        str | None,
+        typer.Option("--mode", help="dense, bm25, rrf or hybrid (env QA_MODE, default hybrid)."),
+    ] = None,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", help="Only articles from this source; repeat.")
+    ] = None,
+    category: Annotated[
+        list[str] | None, typer.Option("--category", help="Only this category; repeat.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only articles published on or after YYYY-MM-DD.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Only articles published on or before YYYY-MM-DD.")
+    ] = None,
     corpus: CorpusOpt = None,
     index: IndexOpt = None,
 ) -> None:
     """Answer a question from the index, citing the excerpts it quotes.
 
     Example: qa ask "How many people were detained?" --json
+    Filters: qa ask "What did the chancellor announce?" --category business --since 2005-01-01
     Batch:   printf 'q1\\nq2\\n' | qa ask --json -   (JSONL out, model loaded once)
     """
     from qa.engine import Engine
+    from qa.retrieval import Filters
 
     with user_errors():
-        engine = Engine.load(settings_for(corpus=corpus, index=index))
+        filters = Filters(tuple(source or ()), tuple(category or ()), since, until)
+        engine = Engine.load(settings_for(corpus=corpus, index=index, mode=mode))
         _stale_note(engine.index.data.manifest)
+        chosen = engine.mode(mode)
+        if chosen != engine.settings.mode and mode is None:
+            typer.echo(
+                "note: this index has no keyword part, so answers use dense retrieval: "
+                "run `qa index update` to add it.",
+                err=True,
+            )
         questions = _stdin_questions() if question == "-" else [question]
         for q in questions:
-            answer = engine.ask(q, k)
+            answer = engine.ask(q, k, mode, filters)
             typer.echo(
                 json.dumps(answer.to_json(), ensure_ascii=False) if as_json else _text(answer)
             )
@@ -273,7 +299,11 @@ def eval_(
     ],
     mode: Annotated[
         list[str] | None,
-        typer.Option("--mode", help="dense, bm25 or hybrid; repeat or comma-separate to compare."),
+        typer.Option(
+            "--mode",
+            help="dense, bm25, rrf or hybrid; repeat or comma-separate to compare "
+            "(default: QA_MODE, hybrid).",
+        ),
     ] = None,
     json_file: Annotated[Path | None, typer.Option("--json", help="Write the results.")] = None,
     report: Annotated[Path | None, typer.Option("--report", help="Write a markdown report.")] = (
@@ -303,8 +333,9 @@ def eval_(
     from qa.report import plot as plot_results
 
     with user_errors():
-        modes = [m.strip() for value in (mode or ["dense"]) for m in value.split(",") if m.strip()]
         settings = settings_for(eval_cache=cache)
+        given = mode or [settings.mode]
+        modes = [m.strip() for value in given for m in value.split(",") if m.strip()]
         data = load_dataset(dataset)
         old = read_baseline(baseline) if baseline else None
         with _progress_bar() as progress:

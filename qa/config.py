@@ -25,6 +25,8 @@ class Settings:
     chunk_overlap: int = 1  # sentences repeated from the previous chunk
     batch_size: int = 64
     top_k: int = 8  # chunks retrieved per question
+    # dense, bm25, rrf or hybrid (see qa.retrieval); hybrid measured best on every set we have
+    mode: str = "hybrid"
     max_quotes: int = 3  # sentences an answer may quote
     # Best sentence score under which the answer abstains; calibrated on the seed and BBC
     # question sets (benchmarks/calibrate.py): 0.50 answers 97 % / 85 % of answerable ones.

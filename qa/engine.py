@@ -20,7 +20,7 @@ from qa.config import Settings
 from qa.embedding import Embedder
 from qa.errors import QAError, UsageError
 from qa.indexing import manifest_expectations
-from qa.retrieval import Hit, search
+from qa.retrieval import MODES, NO_FILTERS, Filters, Hit, Mode, retrieve
 
 
 @dataclass
@@ -73,22 +73,51 @@ class Engine:
             max_quotes=self.settings.max_quotes, abstain_below=self.settings.abstain_below
         )
 
-    def search(self, question: str, k: int | None = None) -> tuple[np.ndarray, list[Hit]]:
+    @property
+    def modes(self) -> tuple[Mode, ...]:
+        """The retrieval modes the loaded index supports (dense only without its BM25 part)."""
+        return MODES if self.index.keyword is not None else ("dense",)
+
+    def mode(self, requested: str | None = None) -> Mode:
+        """The mode to use: the one asked for, else the setting's (dense when the index has
+        no keyword part yet, so an index from before it keeps answering)."""
+        mode = requested or self.settings.mode
+        if mode not in MODES:
+            raise UsageError(f"Unknown mode {mode!r}: use one of {', '.join(MODES)}.")
+        if requested is None and mode not in self.modes:
+            return "dense"
+        return mode  # type: ignore[return-value]
+
+    def search(
+        self,
+        question: str,
+        k: int | None = None,
+        mode: str | None = None,
+        filters: Filters = NO_FILTERS,
+    ) -> tuple[np.ndarray, list[Hit]]:
         """The question's vector and its top-k chunks: retrieval alone, for evaluation."""
         index = self.refresh()
         query = self.embedder.encode_query(question)
-        return query, search(index, query, k or self.settings.top_k)
+        hits = retrieve(index, query, question, k or self.settings.top_k, self.mode(mode), filters)
+        return query, hits
 
-    def ask(self, question: str, k: int | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        mode: str | None = None,
+        filters: Filters = NO_FILTERS,
+    ) -> Answer:
         """Retrieve, score sentences and compose; timings in milliseconds ride along."""
         question = question.strip()
         if not question:
             raise UsageError("The question is empty: type a question about the articles.")
         index = self.refresh()  # one generation for the whole question, even if a swap comes
+        chosen = self.mode(mode)
         t0 = time.perf_counter()
         query = self.embedder.encode_query(question)
         t1 = time.perf_counter()
-        hits = search(index, query, k or self.settings.top_k)
+        hits = retrieve(index, query, question, k or self.settings.top_k, chosen, filters)
         t2 = time.perf_counter()
         answer = compose(question, query, hits, index, self.scoring)
         t3 = time.perf_counter()

@@ -6,9 +6,9 @@ evidence sentences, and the first `settings.top_k` chunks go to `qa.answer.compo
 `Engine.ask` does, for the answer-level figures. Retrieval metrics come from ranx; results are
 plain dicts in the `qa eval --json` shape (see ../shared/DESIGN.md).
 
-Modes: `dense` exists now; `bm25` and `hybrid` are reported as not available until the engine
-offers them. The seam is `available_modes` and `_retrieve`: an `Engine` that gains a `modes`
-attribute and a `search(question, k, mode=...)` parameter is evaluated with no change here.
+Modes are `qa.retrieval`'s (dense, bm25, rrf, hybrid), each through `Engine.search(question, k,
+mode=...)`; an index without its keyword part offers dense alone and the others are reported as
+not available, with the command that adds them.
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ from qa.config import Settings
 from qa.datasets import Dataset, Query, check_evidence, corpus_digest
 from qa.embedding import Embedder
 from qa.errors import QAError, UsageError
-from qa.indexing import build_index, chunking_params
+from qa.indexing import build_index, chunking_params, keyword_params, update_index
+from qa.retrieval import MODES
 
-MODES = ("dense", "bm25", "hybrid")
-NOT_YET = "mode {mode} is not available yet (it comes with the retrieval-quality issue)"
+NOT_YET = "mode {mode} needs the index's keyword part: run `qa index update` on it"
 DEPTH = 10  # metrics are @10
 # hit@k is "at least one relevant item in the top k" (ranx calls it hits@k>0; we report a rate)
 ARTICLE_METRICS = ("hit@1", "hit@4", "hit@10", "recall@10", "mrr@10", "ndcg@10", "map@10", "all@10")
@@ -83,7 +83,10 @@ def ensure_index(
         if manifest.get("model") == settings.model and manifest.get("chunking") == (
             chunking_params(settings)
         ):
-            return cached, False
+            if manifest.get("keyword") == keyword_params():
+                return cached, False
+            update_index(cached, embedder, progress)  # adds the keyword part, re-embeds nothing
+            return cached, True
     except QAError:
         pass  # nothing usable there yet: build it
     folder.mkdir(parents=True, exist_ok=True)
@@ -91,18 +94,16 @@ def ensure_index(
     return cached, True
 
 
-# ---------------------------------------------------------------- modes: the seam for bm25/hybrid
+# ---------------------------------------------------------------- modes
 
 
 def available_modes(engine: Any) -> tuple[str, ...]:
-    """The modes this engine can retrieve with: `dense` always, others once it names them."""
+    """The modes this engine can retrieve with: `dense` always, the others with a keyword part."""
     return ("dense", *(m for m in getattr(engine, "modes", ()) if m != "dense"))
 
 
 def _retrieve(engine: Any, question: str, k: int, mode: str) -> tuple[np.ndarray, list]:
-    if mode == "dense":
-        return engine.search(question, k)
-    return engine.search(question, k, mode=mode)  # the signature the later issue adds
+    return engine.search(question, k, mode=mode)
 
 
 # ---------------------------------------------------------------- running the queries
@@ -568,6 +569,12 @@ def regressions(results: list[dict[str, Any]], baseline: Any, max_drop: float) -
         for b in (baseline if isinstance(baseline, list) else [baseline])
         if isinstance(b, dict)
     }
+    if not old_by_mode.keys() & {r["mode"] for r in results}:
+        raise UsageError(
+            f"The baseline holds mode(s) {', '.join(map(str, old_by_mode))} and this run "
+            f"{', '.join(r['mode'] for r in results)}: pass the same --mode, or write a new "
+            "baseline with --json."
+        )
     lines = []
     for new in results:
         old = old_by_mode.get(new["mode"])

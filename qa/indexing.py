@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from qa import library, store
+from qa import keyword, library, store
 from qa.chunking import Chunk, chunk_article
 from qa.config import Settings
 from qa.corpus import Article, CorpusRead, Skipped, read_corpus, read_file
@@ -33,8 +33,14 @@ from qa.errors import IndexCorrupt, IndexMismatch, IndexMissing, QAError, UsageE
 
 # stage name, items done, items in the stage
 Progress = Callable[[str, int, int], None]
-STAGES = ("reading", "chunking", "embedding", "writing")
-UNITS = {"reading": "articles", "chunking": "articles", "embedding": "chunks", "writing": "files"}
+STAGES = ("reading", "chunking", "embedding", "keywords", "writing")
+UNITS = {
+    "reading": "articles",
+    "chunking": "articles",
+    "embedding": "chunks",
+    "keywords": "chunks",
+    "writing": "files",
+}
 TITLE_TOKENS_MAX = 48  # longer headlines are not prefixed: they would crowd out the passage
 
 
@@ -120,6 +126,11 @@ def chunking_params(settings: Settings) -> dict[str, Any]:
     }
 
 
+def keyword_params() -> dict[str, Any]:
+    """How the keyword part is built; a manifest with others gets it rebuilt (no re-embedding)."""
+    return dict(keyword.PARAMS, field="title+chunk")
+
+
 def is_up_to_date(settings: Settings, corpus: CorpusRead) -> bool:
     """True when the current index was built from exactly this corpus with these settings."""
     try:
@@ -131,6 +142,7 @@ def is_up_to_date(settings: Settings, corpus: CorpusRead) -> bool:
         manifest.get("format") == store.FORMAT_VERSION
         and manifest.get("model") == settings.model
         and manifest.get("chunking") == chunking_params(settings)
+        and manifest.get("keyword") == keyword_params()
         and manifest.get("articles") == hashes
     )
 
@@ -312,6 +324,7 @@ def _build(
     chunks: list[Chunk] = []
     hashes: list[str] = []
     sources: list[int] = []
+    kept_rows: list[int | None] = []  # the previous row of a chunk of an unchanged article
     to_embed: dict[str, int] = {}  # text hash -> position among the texts to embed
     embed_items: list[int] = []  # index into chunks_new of each text to embed
     for article in corpus.articles:
@@ -322,11 +335,13 @@ def _build(
                 chunks.append(previous.data.chunks[r])  # type: ignore[union-attr]
                 hashes.append(old_hashes[r])
                 sources.append(r)
+                kept_rows.append(r)
             continue
         for k in new_by_article.get(article.id, ()):
             h = hashes_new[k]
             chunks.append(chunks_new[k])
             hashes.append(h)
+            kept_rows.append(None)
             if h in cache:
                 sources.append(cache[h])
             else:
@@ -352,6 +367,11 @@ def _build(
     stages["embed"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    titles = {a.id: a.title for a in corpus.articles}
+    keywords = _keyword_index(chunks, kept_rows, titles, previous, report)
+    stages["keywords"] = time.perf_counter() - t
+
+    t = time.perf_counter()
     vectors, sentence_vectors = _assemble(
         sources, previous, embedded.vectors, embedded.span_vectors, embedder.dim
     )
@@ -365,6 +385,7 @@ def _build(
         "dimension": embedder.dim,
         "max_seq_length": embedder.max_tokens,
         "chunking": chunking_params(settings),
+        "keyword": keyword_params(),
         "corpus": str(settings.corpus.resolve()),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "counts": {
@@ -386,6 +407,7 @@ def _build(
         vectors=vectors,
         sentence_vectors=sentence_vectors,
         text_hashes=tuple(hashes),
+        keyword=keywords,
     )
     generation = store.save(settings.index, data, lambda d, n: report("writing", d, n))
     stages["write"] = time.perf_counter() - t
@@ -411,6 +433,31 @@ def _build(
     )
 
 
+def _keyword_index(
+    chunks: list[Chunk],
+    kept_rows: list[int | None],
+    titles: dict[str, str],
+    previous: store.LoadedIndex | None,
+    report: Progress,
+) -> keyword.KeywordIndex:
+    """BM25 over `chunks`: chunks kept from `previous` reuse its tokens, the rest are tokenized."""
+    reusable = (
+        previous is not None
+        and previous.keyword is not None
+        and previous.data.manifest.get("keyword") == keyword_params()
+    )
+    rows: list[int | list[str] | None] = list(kept_rows) if reusable else [None] * len(chunks)
+    fresh = [i for i, r in enumerate(rows) if r is None]
+    report("keywords", 0, len(fresh))
+    texts = [keyword.keyword_text(titles[chunks[i].article_id], chunks[i].text) for i in fresh]
+    for i, words in zip(fresh, keyword.tokenize(texts), strict=True):
+        rows[i] = words
+    report("keywords", len(fresh), len(fresh))
+    if reusable:
+        return keyword.rebuild(previous.keyword, rows)  # type: ignore[union-attr,arg-type]
+    return keyword.build(rows)  # type: ignore[arg-type]
+
+
 def _nothing_to_write(
     previous: store.LoadedIndex, settings: Settings, changes: Changes, prints: dict
 ) -> bool:
@@ -419,6 +466,7 @@ def _nothing_to_write(
     files = manifest.get("corpus_files")
     return (
         not changes.count
+        and manifest.get("keyword") == keyword_params()
         and manifest.get("corpus") == str(settings.corpus.resolve())
         and files is not None
         and {rel: f.get("stat") for rel, f in files.items()} == prints

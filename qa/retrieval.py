@@ -1,34 +1,199 @@
-"""Find the chunks closest to a question: dense top-k over the FAISS index."""
+"""Find the chunks that answer a question: dense, keyword (BM25), or both fused.
+
+    dense    cosine of the question and chunk vectors (FAISS, exact)
+    bm25     BM25 over each chunk's text and headline (`qa.keyword`)
+    rrf      plain reciprocal rank fusion of the two rankings: the textbook hybrid, kept as
+             the baseline the default has to beat
+    hybrid   the default: both candidate lists, scored by the cosine plus a weighted BM25 score
+             scaled by the question's best BM25 score (see README, Evaluation, for the figures)
+
+Filters (source, category, date range) are applied inside the search, before the top k is
+taken, so a filtered question still gets k chunks when k exist.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
+from qa import keyword
 from qa.chunking import Chunk
+from qa.errors import UsageError
 from qa.store import LoadedIndex
+
+Mode = Literal["dense", "bm25", "rrf", "hybrid"]
+MODES: tuple[Mode, ...] = ("dense", "bm25", "rrf", "hybrid")
 
 
 @dataclass(frozen=True)
 class Hit:
-    """A retrieved chunk; `row` is its FAISS id and its row in the chunk table."""
+    """A retrieved chunk; `row` is its FAISS id and its row in the chunk table.
+
+    `score` ranks the hits in the mode used; `dense` is always the question–chunk cosine and
+    `keyword` the raw BM25 score (0 when the mode used no keyword retrieval), so later stages
+    compare like with like whatever the mode.
+    """
 
     row: int
     chunk: Chunk
     score: float
     rank: int  # 1-based
+    dense: float = 0.0
+    keyword: float = 0.0
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which articles a question may draw on; empty fields do not filter.
+
+    Sources and categories match case-insensitively; `since` and `until` are ISO dates,
+    inclusive, and an article with no date never passes a date filter.
+    """
+
+    sources: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    since: str | None = None
+    until: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            try:
+                dt.date.fromisoformat(value[:10])
+            except ValueError:
+                raise UsageError(
+                    f"{name}={value!r} is not a date: write it as YYYY-MM-DD, e.g. 2005-01-31."
+                ) from None
+        if self.since and self.until and self.since[:10] > self.until[:10]:
+            raise UsageError(f"since {self.since} is after until {self.until}: swap them.")
+
+    def __bool__(self) -> bool:
+        return bool(self.sources or self.categories or self.since or self.until)
+
+    def admits(self, source: str | None, category: str | None, published: str | None) -> bool:
+        if self.sources and (source or "").casefold() not in {s.casefold() for s in self.sources}:
+            return False
+        wanted = {c.casefold() for c in self.categories}
+        if self.categories and (category or "").casefold() not in wanted:
+            return False
+        day = (published or "")[:10]
+        if (self.since or self.until) and not day:
+            return False
+        if self.since and day < self.since[:10]:
+            return False
+        return not (self.until and day > self.until[:10])
+
+    def allowed_rows(self, index: LoadedIndex) -> np.ndarray:
+        """Boolean mask over chunk rows: the chunks whose article passes every filter."""
+        articles = index.data.articles.values()
+        ok = {a.id for a in articles if self.admits(a.source, a.category, a.published)}
+        chunks = index.data.chunks
+        return np.fromiter((c.article_id in ok for c in chunks), bool, len(chunks))
+
+
+NO_FILTERS = Filters()
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """The knobs of the fused modes; the defaults are the ones measured best."""
+
+    keyword_weight: float = 0.3  # weight of the scaled BM25 score beside the cosine (hybrid)
+    candidates: int = 100  # taken from each retriever before fusing
+    rrf_k: int = 60  # the usual reciprocal-rank-fusion constant (rrf)
+
+
+DEFAULT = Strategy()
+
+
+def retrieve(
+    index: LoadedIndex,
+    query: np.ndarray,
+    question: str,
+    k: int,
+    mode: Mode = "hybrid",
+    filters: Filters = NO_FILTERS,
+    strategy: Strategy = DEFAULT,
+) -> list[Hit]:
+    """The top `k` chunks for the question in `mode`, best first.
+
+    `query` is the question's vector (`Embedder.encode_query`), `question` its text (for BM25).
+    """
+    if mode not in MODES:
+        raise UsageError(f"Unknown mode {mode!r}: use one of {', '.join(MODES)}.")
+    if mode != "dense" and index.keyword is None:
+        raise UsageError(
+            f"This index has no keyword (BM25) part, which mode {mode} needs: run "
+            "`qa index update` to add it (no re-embedding), or use --mode dense."
+        )
+    n = index.faiss_index.ntotal
+    allowed = filters.allowed_rows(index) if filters else None
+    if n == 0 or k <= 0 or (allowed is not None and not allowed.any()):
+        return []
+    q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
+    depth = k if mode in ("dense", "bm25") else max(k, strategy.candidates)
+    dense_rows = _dense_rows(index, q, depth, allowed) if mode != "bm25" else []
+    bm25 = None if mode == "dense" else keyword.scores(index.keyword, question, allowed)  # type: ignore[arg-type]
+    keyword_rows = _top(bm25, depth) if bm25 is not None else []
+    rows = np.array(list(dict.fromkeys([*dense_rows, *keyword_rows])), dtype=np.int64)
+    if len(rows) == 0:
+        return []
+    cos = index.data.vectors[rows] @ q[0]
+    raw = bm25[rows] if bm25 is not None else np.zeros(len(rows), np.float32)
+    if mode == "dense":
+        fused = cos
+    elif mode == "bm25":
+        fused = raw
+    elif mode == "rrf":
+        fused = _rrf(rows, dense_rows, strategy.rrf_k) + _rrf(rows, keyword_rows, strategy.rrf_k)
+    else:
+        scale = float(bm25.max()) if bm25 is not None and bm25.max() > 0 else 1.0
+        fused = cos + strategy.keyword_weight * raw / scale
+    order = np.argsort(-fused, kind="stable")[:k]
+    chunks = index.data.chunks
+    return [
+        Hit(
+            row=int(rows[i]),
+            chunk=chunks[int(rows[i])],
+            score=float(fused[i]),
+            rank=rank,
+            dense=float(cos[i]),
+            keyword=float(raw[i]),
+        )
+        for rank, i in enumerate(order, start=1)
+    ]
 
 
 def search(index: LoadedIndex, query: np.ndarray, k: int) -> list[Hit]:
-    """The `k` chunks with the highest cosine similarity to the `(1, dim)` query vector."""
-    k = min(k, index.faiss_index.ntotal)
-    if k <= 0:
-        return []
-    scores, rows = index.faiss_index.search(np.ascontiguousarray(query, dtype=np.float32), k)
-    chunks = index.data.chunks
-    return [
-        Hit(row=int(r), chunk=chunks[int(r)], score=float(s), rank=i + 1)
-        for i, (s, r) in enumerate(zip(scores[0], rows[0], strict=True))
-        if r >= 0
-    ]
+    """Dense top-k without filters: the plain cosine ranking."""
+    return retrieve(index, query, "", k, mode="dense")
+
+
+def _dense_rows(index: LoadedIndex, q: np.ndarray, k: int, allowed: np.ndarray | None) -> list[int]:
+    import faiss
+
+    params = None
+    if allowed is not None:
+        ids = np.flatnonzero(allowed).astype(np.int64)
+        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids))
+        k = min(k, len(ids))
+    _, rows = index.faiss_index.search(q, min(k, index.faiss_index.ntotal), params=params)
+    return [int(r) for r in rows[0] if r >= 0]
+
+
+def _top(scores: np.ndarray, k: int) -> list[int]:
+    """Rows of the `k` best positive scores, best first."""
+    candidates = np.flatnonzero(scores > 0)
+    if len(candidates) > k:
+        candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
+    return [int(r) for r in candidates[np.argsort(-scores[candidates], kind="stable")]]
+
+
+def _rrf(rows: np.ndarray, ranked: list[int], k: int) -> np.ndarray:
+    position = {r: i for i, r in enumerate(ranked)}
+    return np.array([1.0 / (k + position[r] + 1) if r in position else 0.0 for r in rows])

@@ -10,6 +10,7 @@
                            this generation are the vector cache of the next update
         articles.jsonl     the cleaned articles (excerpts and quotes are cut from their text)
         sentences.npy      float16 vectors of every chunk's sentences, rows in chunk order
+        bm25/              the keyword index over the same chunk rows (see `qa.keyword`)
 
       .lock, .writer       the writers' lock (one build or update at a time) and its holder
 
@@ -34,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from qa import keyword
 from qa.chunking import Chunk
 from qa.corpus import Article
 from qa.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing
@@ -56,6 +58,8 @@ class IndexData:
     sentence_vectors: np.ndarray  # (n_sentences, dim) float16, chunk by chunk
     # per chunk, the hash of what the model saw; () for an index written before they were kept
     text_hashes: tuple[str, ...] = ()
+    # BM25 over the same rows; None for an index written before it was kept (dense only)
+    keyword: keyword.KeywordIndex | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,10 @@ class LoadedIndex:
     data: IndexData
     faiss_index: Any
     sentence_offsets: np.ndarray  # (n_chunks + 1,) int64: chunk i owns sentence rows o[i]:o[i+1]
+
+    @property
+    def keyword(self) -> keyword.KeywordIndex | None:
+        return self.data.keyword
 
 
 def current_generation(root: Path) -> Path | None:
@@ -140,6 +148,8 @@ def save(root: Path, data: IndexData, on_file: Callable[[int, int], None] | None
 
     if data.text_hashes and len(data.text_hashes) != len(data.chunks):
         raise ValueError(f"{len(data.text_hashes)} text hashes for {len(data.chunks)} chunks")
+    if data.keyword is not None and data.keyword.size != len(data.chunks):
+        raise ValueError(f"a keyword index of {data.keyword.size} rows for {len(data.chunks)}")
     step = on_file or (lambda done, total: None)
     total = len(FILES) + 1
     root.mkdir(parents=True, exist_ok=True)
@@ -159,8 +169,11 @@ def save(root: Path, data: IndexData, on_file: Callable[[int, int], None] | None
     with open(tmp / "sentences.npy", "wb") as f:
         np.save(f, data.sentence_vectors.astype(np.float16))
     step(4, total)
+    written = [tmp / f for f in FILES]
+    if data.keyword is not None:
+        written += keyword.save(data.keyword, tmp)
     manifest = dict(data.manifest, generation=name, format=FORMAT_VERSION)
-    manifest["files"] = {f: (tmp / f).stat().st_size for f in FILES}
+    manifest["files"] = {p.relative_to(tmp).as_posix(): p.stat().st_size for p in written}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     _fsync_tree(tmp)
     step(5, total)
@@ -219,6 +232,7 @@ def load(root: Path, expect: dict[str, Any]) -> LoadedIndex:
         chunks = [_chunk_from_row(r) for r in rows]
         articles = {a["id"]: Article(**a) for a in _read_jsonl(gen / "articles.jsonl")}
         sentence_vectors = np.load(gen / "sentences.npy")
+        keywords = keyword.load(gen) if "keyword" in manifest else None
     except (RuntimeError, ValueError, KeyError, TypeError, OSError) as e:
         raise IndexCorrupt(str(root), f"{type(e).__name__}: {e}") from None
     if index.ntotal != len(chunks):
@@ -227,9 +241,11 @@ def load(root: Path, expect: dict[str, Any]) -> LoadedIndex:
     offsets = np.concatenate([[0], np.cumsum(counts)])
     if len(sentence_vectors) != offsets[-1]:
         raise IndexCorrupt(str(root), "sentence vectors do not match the chunk table")
+    if keywords is not None and keywords.size != len(chunks):
+        raise IndexCorrupt(str(root), "the keyword index does not match the chunk table")
     vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d))
     hashes = hashes if all(hashes) else ()
-    data = IndexData(manifest, articles, chunks, vectors, sentence_vectors, hashes)
+    data = IndexData(manifest, articles, chunks, vectors, sentence_vectors, hashes, keywords)
     return LoadedIndex(gen, data, index, offsets)
 
 
@@ -265,5 +281,8 @@ def _fsync_file(path: Path) -> None:
 
 def _fsync_tree(folder: Path) -> None:
     for path in folder.iterdir():
-        _fsync_file(path)
+        if path.is_dir():
+            _fsync_tree(path)
+        else:
+            _fsync_file(path)
     _fsync_file(folder)

@@ -148,7 +148,10 @@ def test_gate_names_the_metric_and_both_values() -> None:
     assert lines == [
         "dense article mrr@10 dropped from 0.8100 to 0.7800 (by 0.0300, more than 0.01)"
     ]
-    assert regressions([_result("dense", 0.5)], _result("bm25", 0.9), 0.01) == []  # other mode
+    two = [_result("dense", 0.81), _result("bm25", 0.9)]
+    assert regressions([_result("dense", 0.81)], two, 0.01) == []  # bm25 was not run: skipped
+    with pytest.raises(UsageError, match="holds mode"):  # no mode in common: nothing to hold
+        regressions([_result("dense", 0.5)], _result("bm25", 0.9), 0.01)
     with pytest.raises(UsageError, match="--limit"):
         regressions([_result("dense", 0.8, n=2)], _result("dense", 0.8), 0.01)
 
@@ -260,7 +263,6 @@ def test_eval_cli_writes_json_report_and_plot(tmp_path: Path, fast_model) -> Non
     args += ["--baseline", str(ROOT / "eval" / "baselines" / "seed.json")]  # the seed's gate
     result = runner.invoke(app, [*args, "--cache", str(tmp_path / "cache")])
     assert result.exit_code == 0, result.output
-    assert "mode bm25 is not available yet" in result.output
     dense, bm25 = json.loads(Path(f"{out}.json").read_text())
     assert set(dense) >= {"dataset", "mode", "n_queries", "metrics", "by_type", "abstention"}
     assert dense["dataset"] == "seed" and dense["mode"] == "dense" and dense["available"]
@@ -275,8 +277,10 @@ def test_eval_cli_writes_json_report_and_plot(tmp_path: Path, fast_model) -> Non
     assert set(dense["latency_ms"]) == {"retrieve_p50", "retrieve_p95", "answer_p50", "answer_p95"}
     assert dense["latency_ms"]["answer_p50"] >= dense["latency_ms"]["retrieve_p50"] > 0
     assert dense["dataset_problems"]["unknown_evidence"] == 0
-    assert bm25["available"] is False and "not available yet" in bm25["reason"]
-    assert bm25["n_queries"] == dense["n_queries"] == 55 and bm25["metrics"]["article"] is None
+    assert bm25["available"] and bm25["mode"] == "bm25"
+    assert bm25["n_queries"] == dense["n_queries"] == 55
+    assert bm25["metrics"]["article"]["hit@1"] == 1.0
+    assert "dense vs bm25" in result.output  # the paired test between the two modes
     report = Path(f"{out}.md").read_text()
     assert "| article mrr@10 |" in report and "worst queries" in report
     assert Path(f"{out}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -304,16 +308,30 @@ def test_regression_gate_holds_the_line(
     cache = tmp_path_factory.getbasetemp() / "beir-cache"
     baseline = DATA / "beir-mini" / "baseline.json"
     args = ["eval", str(beir_folder), "--cache", str(cache), "--max-drop", "0.01"]
+    args += ["--mode", "dense,hybrid"]
     result = runner.invoke(app, [*args, "--baseline", str(baseline), "--json", f"{tmp_path}/a"])
     assert result.exit_code == 0, result.output
-    first = json.loads((tmp_path / "a").read_text())
+    first, hybrid = json.loads((tmp_path / "a").read_text())
     assert first["dataset"] == "beir-mini" and first["n_queries"] == 20
+    assert first["mode"] == "dense" and hybrid["mode"] == "hybrid"
     assert first["metrics"]["evidence"] is None  # BEIR has no evidence sentences
 
     better = json.loads(baseline.read_text())
-    better["metrics"]["article"]["mrr@10"] = first["metrics"]["article"]["mrr@10"] + 0.05
+    assert [b["mode"] for b in better] == ["dense", "hybrid"]
+    better[0]["metrics"]["article"]["mrr@10"] = first["metrics"]["article"]["mrr@10"] + 0.05
     (tmp_path / "better.json").write_text(json.dumps(better))
     result = runner.invoke(app, [*args, "--baseline", str(tmp_path / "better.json")])
     assert result.exit_code == 1
     assert "dense article mrr@10 dropped from" in result.output
     assert f"to {first['metrics']['article']['mrr@10']:.4f}" in result.output
+
+
+def test_regression_gate_refuses_a_baseline_of_other_modes(
+    beir_folder: Path, fast_model, tmp_path_factory
+) -> None:
+    cache = tmp_path_factory.getbasetemp() / "beir-cache"
+    baseline = DATA / "beir-mini" / "baseline.json"
+    args = ["eval", str(beir_folder), "--cache", str(cache), "--mode", "bm25"]
+    result = runner.invoke(app, [*args, "--baseline", str(baseline)])
+    assert result.exit_code == 2
+    assert "holds mode(s) dense, hybrid and this run bm25" in result.output

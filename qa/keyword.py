@@ -1,0 +1,147 @@
+"""Keyword retrieval: BM25 (bm25s) over the same chunks as the dense index.
+
+Dense vectors miss exact names, numbers and rare words; BM25 finds them. Words are lower-cased,
+English stopwords dropped and Snowball-stemmed (PyStemmer), the same for chunks and questions.
+
+Each chunk's tokens are kept beside the BM25 matrix (`tokens.npy`, ids into the vocabulary), so
+an update tokenizes only the chunks of new and changed articles and re-indexes the rest from
+their stored tokens: the tokens are the keyword cache, as the vectors are the embedding cache.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# Recorded in the manifest: an index whose keyword part was built otherwise is rebuilt.
+PARAMS = {"k1": 1.5, "b": 0.75, "method": "lucene", "stemmer": "english", "stopwords": "en"}
+FOLDER = "bm25"
+TOKENS = "tokens.npy"  # flat token ids, chunk after chunk
+OFFSETS = "token_offsets.npy"  # chunk i owns tokens[offsets[i]:offsets[i + 1]]
+VOCAB = "tokens.vocab.json"
+
+
+@dataclass(frozen=True)
+class KeywordIndex:
+    model: Any  # bm25s.BM25 over the chunk rows, row i = chunk i
+    vocab: dict[str, int]  # the model's own vocabulary: word -> token id
+    tokens: np.ndarray  # int32 token ids of every chunk, flat
+    offsets: np.ndarray  # int64, (n_chunks + 1,)
+
+    @property
+    def size(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def words(self) -> list[str]:
+        words = [""] * len(self.vocab)
+        for word, i in self.vocab.items():
+            words[i] = word
+        return words
+
+
+def keyword_text(title: str, chunk_text: str) -> str:
+    """What BM25 indexes for a chunk: the headline gives every passage the story's names."""
+    return f"{title}\n{chunk_text}"
+
+
+def tokenize(texts: Sequence[str]) -> list[list[str]]:
+    """Stemmed content words of each text, as BM25 sees them (questions and chunks alike)."""
+    import bm25s
+
+    if not texts:
+        return []
+    return bm25s.tokenize(
+        list(texts),
+        stopwords=PARAMS["stopwords"],
+        stemmer=_stemmer(),
+        return_ids=False,
+        show_progress=False,
+    )
+
+
+def build(token_lists: Sequence[list[str]]) -> KeywordIndex:
+    """A BM25 index whose row i holds `token_lists[i]`."""
+    vocab: dict[str, int] = {"": 0}  # bm25s keeps an empty token for empty documents
+    ids = [[vocab.setdefault(w, len(vocab)) for w in words] for words in token_lists]
+    return _index(ids, vocab)
+
+
+def rebuild(previous: KeywordIndex, rows: Sequence[int | list[str]]) -> KeywordIndex:
+    """A new index from a mix of `previous` rows (an int) and freshly tokenized chunks.
+
+    Reused rows are copied as token ids, so only new text is tokenized; words no chunk uses
+    any more drop out of the vocabulary, which keeps scores equal to a full build's.
+    """
+    vocab = dict(previous.vocab)
+    pieces = [
+        np.asarray([vocab.setdefault(w, len(vocab)) for w in item], dtype=np.int32)
+        if isinstance(item, list)
+        else previous.tokens[previous.offsets[item] : previous.offsets[item + 1]]
+        for item in rows
+    ]
+    flat = np.concatenate(pieces) if pieces else np.zeros(0, np.int32)
+    used = np.union1d(np.unique(flat), [0])  # keep the empty token, as `build` does
+    remap = np.zeros(len(vocab), dtype=np.int32)
+    remap[used] = np.arange(len(used), dtype=np.int32)
+    words = np.array(list(vocab), dtype=object)[used]  # dicts keep insertion order: id order
+    lengths = np.fromiter((len(p) for p in pieces), np.int64, len(pieces))
+    ids = np.split(remap[flat], np.cumsum(lengths)[:-1]) if len(pieces) else []
+    return _index([x.tolist() for x in ids], {w: i for i, w in enumerate(words)})
+
+
+def scores(index: KeywordIndex, question: str, allowed: np.ndarray | None = None) -> np.ndarray:
+    """The BM25 score of every chunk for the question, float32 (0: no word in common).
+
+    `allowed` (a boolean row mask) zeroes the rows a filter excludes.
+    """
+    words = [w for w in tokenize([question])[0] if w in index.vocab]
+    if not words or index.size == 0:
+        return np.zeros(index.size, dtype=np.float32)
+    out = np.asarray(index.model.get_scores(words), dtype=np.float32)
+    return np.where(allowed, out, 0.0).astype(np.float32) if allowed is not None else out
+
+
+def save(index: KeywordIndex, folder: Path) -> list[Path]:
+    """Write the index into `folder/bm25/`; returns the files written."""
+    target = folder / FOLDER
+    target.mkdir()
+    index.model.save(str(target), show_progress=False)
+    np.save(target / TOKENS, index.tokens)
+    np.save(target / OFFSETS, index.offsets)
+    (target / VOCAB).write_text(json.dumps(index.vocab, ensure_ascii=False), encoding="utf-8")
+    return sorted(p for p in target.iterdir() if p.is_file())
+
+
+def load(folder: Path) -> KeywordIndex:
+    """The keyword part of generation `folder`; OSError/ValueError when it is damaged."""
+    import bm25s
+
+    source = folder / FOLDER
+    vocab = json.loads((source / VOCAB).read_text(encoding="utf-8"))
+    model = bm25s.BM25.load(str(source), mmap=False)
+    return KeywordIndex(model, vocab, np.load(source / TOKENS), np.load(source / OFFSETS))
+
+
+def _index(ids: list[list[int]], vocab: dict[str, int]) -> KeywordIndex:
+    import bm25s
+    from bm25s.tokenization import Tokenized
+
+    model = bm25s.BM25(k1=PARAMS["k1"], b=PARAMS["b"], method=PARAMS["method"])
+    if ids:
+        model.index(Tokenized(ids=ids, vocab=vocab), show_progress=False)
+    lengths = np.fromiter((len(x) for x in ids), np.int64, len(ids))
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    flat = np.fromiter((t for x in ids for t in x), np.int32, int(offsets[-1]))
+    return KeywordIndex(model, vocab, flat, offsets)
+
+
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer(PARAMS["stemmer"])
