@@ -129,6 +129,16 @@ class Engine:
         }
         return replace(answer, timings_ms=timings)
 
+    def facets(self) -> dict[str, list[str]]:
+        """What the filters can choose from: sources, categories, first and last dates."""
+        articles = self.refresh().data.articles.values()
+        days = sorted({a.published[:10] for a in articles if a.published})
+        return {
+            "sources": sorted({a.source for a in articles if a.source}, key=str.casefold),
+            "categories": sorted({a.category for a in articles if a.category}, key=str.casefold),
+            "dates": [days[0], days[-1]] if days else [],
+        }
+
     def examples(self) -> list[str]:
         """Questions to offer in the chat: QA_EXAMPLES when set, else one per first articles."""
         if self.settings.examples:
