@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from qa import indexing, store
+from qa import indexing, keyword, store
 from qa.cli import app
 from qa.config import Settings
 from qa.engine import Engine
@@ -100,6 +100,13 @@ def test_update_gives_the_same_index_as_a_full_build(versions, tmp_path, embedde
     )
     assert a.data.articles == b.data.articles
     assert a.data.manifest["articles"] == b.data.manifest["articles"]
+    # The keyword part too: reused token ids give the scores a fresh tokenization gives.
+    assert a.keyword is not None and b.keyword is not None
+    for question in (LANTERNS, "oil prices and the dollar", "Who sells lanterns?"):
+        np.testing.assert_allclose(
+            keyword.scores(a.keyword, question), keyword.scores(b.keyword, question), rtol=1e-5
+        )
+    assert set(a.keyword.vocab) == set(b.keyword.vocab)  # words of removed chunks are gone
 
     # Only new text was embedded: the changed article's unchanged chunks came from the cache.
     changed_chunks = [c for c in a.data.chunks if c.article_id == versions.changed_id]
