@@ -12,7 +12,8 @@ there are `--rows` of them, each repeat's vector the original plus Gaussian nois
 per dimension) renormalised to a unit vector, its sentence vectors copied. So search runs
 over 10,000 real-looking rows and `compose` gets near-duplicate chunks with their real
 sentences: the cost of a bigger exact (IndexFlatIP) search, nothing else. No model call is
-made to build it. The same questions are asked again.
+made to build it (its keyword part repeats the same rows). The same questions are asked
+again, in the default mode (QA_MODE, hybrid).
 
 Writes benchmarks/results/latency.json. The default index is the `qa eval` cache of
 eval/bbc-dev (built by `qa eval eval/bbc-dev`, or by run_all.py).
@@ -33,6 +34,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 
+from qa import keyword  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.datasets import load_dataset  # noqa: E402
 from qa.engine import Engine  # noqa: E402
@@ -78,6 +80,7 @@ def synthetic(engine: Engine, rows: int, seed: int = 0) -> Engine:
         chunks=[data.chunks[i] for i in order],
         vectors=vectors,
         sentence_vectors=data.sentence_vectors[sentence_rows],
+        keyword=keyword.rebuild(data.keyword, order.tolist()) if data.keyword else None,
     )
     new_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     return replace(
