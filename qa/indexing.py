@@ -128,7 +128,11 @@ def chunking_params(settings: Settings) -> dict[str, Any]:
 
 def keyword_params() -> dict[str, Any]:
     """How the keyword part is built; a manifest with others gets it rebuilt (no re-embedding)."""
-    return dict(keyword.PARAMS, field="title+chunk")
+    return dict(
+        keyword.PARAMS,
+        field="title+chunk, boilerplate titles dropped",
+        boilerplate=[keyword.BOILERPLATE_MIN, keyword.BOILERPLATE_SHARE],
+    )
 
 
 def is_up_to_date(settings: Settings, corpus: CorpusRead) -> bool:
@@ -367,8 +371,9 @@ def _build(
     stages["embed"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    titles = {a.id: a.title for a in corpus.articles}
-    keywords = _keyword_index(chunks, kept_rows, titles, previous, report)
+    titles = {a.id: a.title for a in corpus.articles if a.id not in failed_ids}
+    boilerplate = keyword.boilerplate_templates(list(titles.values()))
+    keywords = _keyword_index(chunks, kept_rows, titles, boilerplate, previous, report)
     stages["keywords"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -386,6 +391,7 @@ def _build(
         "max_seq_length": embedder.max_tokens,
         "chunking": chunking_params(settings),
         "keyword": keyword_params(),
+        "keyword_boilerplate": sorted(boilerplate),
         "corpus": str(settings.corpus.resolve()),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "counts": {
@@ -437,19 +443,35 @@ def _keyword_index(
     chunks: list[Chunk],
     kept_rows: list[int | None],
     titles: dict[str, str],
+    boilerplate: set[str],
     previous: store.LoadedIndex | None,
     report: Progress,
 ) -> keyword.KeywordIndex:
-    """BM25 over `chunks`: chunks kept from `previous` reuse its tokens, the rest are tokenized."""
+    """BM25 over `chunks`: chunks kept from `previous` reuse its tokens, the rest are tokenized.
+
+    A kept chunk is tokenized again when its headline changed sides (boilerplate or not):
+    the corpus it now belongs to decides that, not the article.
+    """
     reusable = (
         previous is not None
         and previous.keyword is not None
         and previous.data.manifest.get("keyword") == keyword_params()
     )
     rows: list[int | list[str] | None] = list(kept_rows) if reusable else [None] * len(chunks)
+    if reusable:
+        before = set(previous.data.manifest.get("keyword_boilerplate", []))  # type: ignore[union-attr]
+        flipped = {
+            aid for aid, t in titles.items() if (keyword.template(t) in before) != (
+                keyword.template(t) in boilerplate
+            )
+        }  # fmt: skip
+        rows = [None if c.article_id in flipped else r for c, r in zip(chunks, rows, strict=True)]
     fresh = [i for i, r in enumerate(rows) if r is None]
     report("keywords", 0, len(fresh))
-    texts = [keyword.keyword_text(titles[chunks[i].article_id], chunks[i].text) for i in fresh]
+    texts = [
+        keyword.keyword_text(titles[chunks[i].article_id], chunks[i].text, boilerplate)
+        for i in fresh
+    ]
     for i, words in zip(fresh, keyword.tokenize(texts), strict=True):
         rows[i] = words
     report("keywords", len(fresh), len(fresh))

@@ -10,8 +10,11 @@ their stored tokens: the tokens are the keyword cache, as the vectors are the em
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Sequence
+import re
+from collections import Counter
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,11 +22,37 @@ from typing import Any
 import numpy as np
 
 # Recorded in the manifest: an index whose keyword part was built otherwise is rebuilt.
-PARAMS = {"k1": 1.5, "b": 0.75, "method": "lucene", "stemmer": "english", "stopwords": "en"}
+# k1 = 2.0 and b = 1.0 (full length normalisation) measured best fused with dense on both dev
+# sets (benchmarks/retrieval_variants.py): a long chunk that mentions a word once in passing
+# should not outrank a short one about it.
+PARAMS = {"k1": 2.0, "b": 1.0, "method": "lucene", "stemmer": "english", "stopwords": "en+qa"}
+# bm25s's 33 English stopwords ("en") leave in the words questions are made of: "What did the
+# company say about it?" would match every chunk holding "did", "say" or "about".
+QUESTION_WORDS = frozenset(
+    """about above after again against all also am any because been before being below between
+    both can could did do does doing down during each few from further had has have having he her
+    here hers him his how i its itself just me more most my nor now off once only other our out
+    over own same she should so some than them those through too under until up very we were
+    what when where which while who whom whose why would you your said says say tell told
+    according""".split()
+)
+# A headline is boilerplate when its template (lower case, digit runs as "#") is shared by at
+# least this many articles, and this share of them: "CNN news quiz 2025-01-10: answer evidence"
+# names no story, and indexing it would only lift the articles whose headlines are real.
+BOILERPLATE_MIN = 10
+BOILERPLATE_SHARE = 0.005
 FOLDER = "bm25"
 TOKENS = "tokens.npy"  # flat token ids, chunk after chunk
 OFFSETS = "token_offsets.npy"  # chunk i owns tokens[offsets[i]:offsets[i + 1]]
 VOCAB = "tokens.vocab.json"
+_DIGITS = re.compile(r"\d+")
+
+
+@functools.cache
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN) | QUESTION_WORDS
 
 
 @dataclass(frozen=True)
@@ -45,20 +74,37 @@ class KeywordIndex:
         return words
 
 
-def keyword_text(title: str, chunk_text: str) -> str:
-    """What BM25 indexes for a chunk: the headline gives every passage the story's names."""
-    return f"{title}\n{chunk_text}"
+def keyword_text(title: str, chunk_text: str, boilerplate: Collection[str] = ()) -> str:
+    """What BM25 indexes for a chunk: the headline gives every passage the story's names,
+    unless it is a boilerplate template (see `boilerplate_templates`)."""
+    return chunk_text if template(title) in boilerplate else f"{title}\n{chunk_text}"
 
 
-def tokenize(texts: Sequence[str]) -> list[list[str]]:
-    """Stemmed content words of each text, as BM25 sees them (questions and chunks alike)."""
+def template(title: str) -> str:
+    """A headline with its numbers blanked: headlines that differ only by date share one."""
+    return _DIGITS.sub("#", title.casefold().strip())
+
+
+def boilerplate_templates(titles: Sequence[str]) -> set[str]:
+    """The headline templates shared by so many articles that they say nothing about any one."""
+    counts = Counter(template(t) for t in titles)
+    least = max(BOILERPLATE_MIN, BOILERPLATE_SHARE * len(titles))
+    return {t for t, n in counts.items() if n >= least and t}
+
+
+def tokenize(texts: Sequence[str], stopwords: Collection[str] | None = None) -> list[list[str]]:
+    """Stemmed content words of each text, as BM25 sees them (questions and chunks alike).
+
+    `stopwords` defaults to ours (bm25s's English list and `QUESTION_WORDS`); benchmarks pass
+    bm25s's own list for a plain BM25.
+    """
     import bm25s
 
     if not texts:
         return []
     return bm25s.tokenize(
         list(texts),
-        stopwords=PARAMS["stopwords"],
+        stopwords=list(_stopwords() if stopwords is None else stopwords),
         stemmer=_stemmer(),
         return_ids=False,
         show_progress=False,

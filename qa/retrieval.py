@@ -14,6 +14,7 @@ taken, so a filtered question still gets k chunks when k exist.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,6 +26,7 @@ from qa.errors import UsageError
 from qa.store import LoadedIndex
 
 Mode = Literal["dense", "bm25", "rrf", "hybrid"]
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}($|[T ])")  # compared as text: only this form
 MODES: tuple[Mode, ...] = ("dense", "bm25", "rrf", "hybrid")
 
 
@@ -64,6 +66,8 @@ class Filters:
             if value is None:
                 continue
             try:
+                if not _ISO_DAY.match(value):
+                    raise ValueError(value)
                 dt.date.fromisoformat(value[:10])
             except ValueError:
                 raise UsageError(
@@ -103,7 +107,7 @@ NO_FILTERS = Filters()
 class Strategy:
     """The knobs of the fused modes; the defaults are the ones measured best."""
 
-    keyword_weight: float = 0.3  # weight of the scaled BM25 score beside the cosine (hybrid)
+    keyword_weight: float = 0.5  # weight of the scaled BM25 score beside the cosine (hybrid)
     candidates: int = 100  # taken from each retriever before fusing
     rrf_k: int = 60  # the usual reciprocal-rank-fusion constant (rrf)
 

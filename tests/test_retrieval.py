@@ -82,24 +82,33 @@ def test_every_mode_answers_and_hybrid_hits_carry_both_scores(bbc_engine: Engine
     assert all(h.keyword == 0 and h.score == pytest.approx(h.dense) for h in dense)
 
 
-def test_bm25_finds_a_rare_name_that_dense_ranks_lower(bbc_engine: Engine) -> None:
-    """Pick a word that occurs in exactly one article: BM25 must put that article first."""
-    index = bbc_engine.index
-    counts: dict[str, set[str]] = {}
-    for chunk in index.data.chunks:
-        for word in set(chunk.text.split()):
-            if word.isalpha() and word.istitle() and len(word) > 6:
-                counts.setdefault(word, set()).add(chunk.article_id)
-    word, (article,) = next((w, a) for w, a in sorted(counts.items()) if len(a) == 1)
+def test_bm25_puts_the_one_article_holding_a_rare_word_first(bbc_engine: Engine) -> None:
+    """Pick a name whose stemmed token occurs in exactly one article (headline included)."""
+    articles = list(bbc_engine.index.data.articles.values())
+    tokens = [set(t) for t in keyword.tokenize([f"{a.title}\n{a.text}" for a in articles])]
+    holders: dict[str, list[str]] = {}
+    for article, held in zip(articles, tokens, strict=True):
+        for token in held:
+            holders.setdefault(token, []).append(article.id)
+    names = sorted({w for a in articles for w in a.text.split() if w.isalpha() and w.istitle()})
+    word, token = next(
+        (w, t)
+        for w in names
+        if len(w) > 6 and len(t := keyword.tokenize([w])[0]) == 1 and len(holders[t[0]]) == 1
+    )
     _, hits = bbc_engine.search(f"What about {word}?", 3, mode="bm25")
-    assert hits[0].chunk.article_id == article
+    assert hits[0].chunk.article_id == holders[token[0]][0]
+    assert hits[0].keyword > 0 and all(h.keyword < hits[0].keyword for h in hits[1:])
 
 
 def test_filters_apply_inside_the_search_so_k_stays_k(bbc_engine: Engine) -> None:
     question = "What did the company report about its profits?"
     for mode in MODES:
         _, hits = bbc_engine.search(question, 8, mode=mode, filters=Filters(categories=("Sport",)))
-        assert len(hits) == 8  # 12 sport articles hold more than 8 chunks
+        if mode == "bm25":  # only chunks sharing a word with the question are keyword hits
+            assert 0 < len(hits) <= 8 and all(h.keyword > 0 for h in hits)
+        else:
+            assert len(hits) == 8  # 12 sport articles hold more than 8 chunks
         articles = bbc_engine.index.data.articles
         assert {articles[h.chunk.article_id].category for h in hits} == {"sport"}
 
@@ -117,8 +126,10 @@ def test_date_filters_keep_dated_articles_in_range_only(bbc_engine: Engine) -> N
 
 
 def test_bad_filters_and_modes_say_what_to_do(bbc_engine: Engine) -> None:
-    with pytest.raises(UsageError, match="YYYY-MM-DD"):
-        Filters(since="31/01/2005")
+    for bad in ("31/01/2005", "20050131", "2005-W05-1", "2005-02-30"):
+        with pytest.raises(UsageError, match="YYYY-MM-DD"):
+            Filters(since=bad)
+    assert Filters(until="2005-01-31T12:00:00").until  # a timestamp's day is the date
     with pytest.raises(UsageError, match="swap them"):
         Filters(since="2005-02-01", until="2005-01-01")
     with pytest.raises(UsageError, match="Unknown mode 'sparse'"):
