@@ -8,8 +8,11 @@ says the articles do not tell, and shows the closest passages as related, not as
 
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import asdict, dataclass, field
+from collections import Counter
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -83,17 +86,24 @@ class Answer:
 
 @dataclass(frozen=True)
 class Scoring:
-    """How sentence scores are made and used; the weights were set on tests/data questions."""
+    """How sentence scores are made and used; the weights were set on the seed and BBC dev
+    question sets (benchmarks/calibrate.py prints the figures)."""
 
     abstain_below: float  # from Settings: the best score under which the answer abstains
     max_quotes: int  # from Settings: sentences an answer may quote
     dense: float = 0.55  # cosine of question and sentence (in its chunk's context)
-    chunk: float = 0.25  # cosine of question and the whole chunk
-    lexical: float = 0.20  # share of the question's content words found in the sentence
+    chunk: float = 0.25  # cosine of question and the whole chunk (`Hit.dense`, in every mode)
+    # Share of the question's content words found in the sentence or its article's headline,
+    # each word weighted by its IDF over the index's articles: rare words (names) count most.
+    lexical: float = 0.20
     # A question that asks for a number, a date or a name needs a sentence that holds one.
     answer_type_bonus: float = 0.04
-    answer_type_penalty: float = 0.10
+    answer_type_penalty: float = 0.05
     margin: float = 0.06  # further quotes must score within this of the best one
+    # Abstention: the confidence is the best sentence score less this times the share of the
+    # question's weight held by its names and numbers that no retrieved passage mentions ("Who
+    # won the 2010 World Cup?" over passages that never say 2010).
+    missing_key_penalty: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,8 @@ class Candidate:
     start: int  # article-relative span of the sentence
     end: int
     score: float
+    coverage: float = 0.0  # IDF-weighted share of the question's words in sentence + headline
+    holds: bool | None = None  # holds the asked answer type (None: the question asks none)
 
 
 def compose(
@@ -109,7 +121,7 @@ def compose(
 ) -> Answer:
     """The answer to `question` from `hits`, or an abstention with the hits as related."""
     candidates = score_sentences(question, query, hits, index, scoring)
-    if not candidates or candidates[0].score < scoring.abstain_below:
+    if confidence(question, candidates, hits, index, scoring).value < scoring.abstain_below:
         related = _related(hits, candidates, index)
         return Answer(question, NOT_FOUND, True, (), related)
     chosen = _choose(candidates, scoring)
@@ -122,17 +134,69 @@ def compose(
     return Answer(question, " ".join(parts), False, tuple(citations))
 
 
+@dataclass(frozen=True)
+class Confidence:
+    """Why an answer is given or withheld: `value` is compared with `Scoring.abstain_below`."""
+
+    best: float  # the best sentence score (-1 when no sentence was retrieved)
+    missing_keys: tuple[str, ...]  # the question's names and numbers no passage mentions
+    missing_share: float  # their share of the question's IDF weight
+    value: float  # best - missing_key_penalty * missing_share
+
+
+def confidence(
+    question: str,
+    candidates: list[Candidate],
+    hits: list[Hit],
+    index: LoadedIndex,
+    scoring: Scoring,
+) -> Confidence:
+    """How sure the best sentence answers the question, from two signals: its score, and the
+    question's key terms (names, numbers) that the retrieved passages and their headlines never
+    mention, each weighted by its IDF. The first catches questions far from every passage, the
+    second questions close to a passage on the same topic that lacks the very name or year asked
+    about: a story on the 2010 World Cup bid does not say who won it."""
+    if not candidates:
+        return Confidence(-1.0, (), 0.0, -1.0)
+    weights = term_weights(index)
+    q_weights = {t: weights.idf(t) for t in terms(question)}
+    seen: set[str] = set()
+    for hit in hits:
+        seen |= terms(hit.chunk.text) | terms(index.data.articles[hit.chunk.article_id].title)
+    missing = sorted(t for t in key_terms(question) if t in q_weights and t not in seen)
+    total = sum(q_weights.values())
+    share = sum(q_weights[t] for t in missing) / total if total else 0.0
+    best = candidates[0].score
+    value = best - scoring.missing_key_penalty * share
+    return Confidence(round(best, 4), tuple(missing), round(share, 4), round(value, 4))
+
+
+# Names and numbers: a word with a capital letter that does not open a sentence, or digits.
+_KEY = re.compile(r"(?<![.!?]\s)(?<!^)\b[a-z]*[A-Z][\w’'-]*|\b\d[\d,.]*\b")
+
+
+def key_terms(question: str) -> set[str]:
+    """The `terms` of the question's names and numbers ("2010", "fifa", "iphone")."""
+    out: set[str] = set()
+    for m in _KEY.finditer(question.strip()):
+        out |= terms(m.group())
+    return out
+
+
 def score_sentences(
     question: str, query: np.ndarray, hits: list[Hit], index: LoadedIndex, scoring: Scoring
 ) -> list[Candidate]:
     """Every distinct sentence of the hits with its score, best first."""
-    q_terms = terms(question)
+    weights = term_weights(index)
+    q_weights = {t: weights.idf(t) for t in terms(question)}
+    q_total = sum(q_weights.values())
     wanted = answer_type(question)
     q = query.reshape(-1).astype(np.float32)
     seen: set[tuple[str, int]] = set()
     out: list[Candidate] = []
     for hit in hits:
         article = index.data.articles[hit.chunk.article_id]
+        headline = terms(article.title)
         first = int(index.sentence_offsets[hit.row])
         vecs = index.data.sentence_vectors[first : first + len(hit.chunk.sentences)]
         dense = vecs.astype(np.float32) @ q
@@ -142,25 +206,68 @@ def score_sentences(
                 continue
             seen.add(key)
             sentence = article.text[s:e]
-            lexical = len(q_terms & terms(sentence)) / len(q_terms) if q_terms else 0.0
-            score = scoring.dense * float(cos) + scoring.chunk * hit.score
-            score += scoring.lexical * lexical
-            if wanted is not None:
-                held = holds_answer_type(wanted, sentence, question)
+            found = terms(sentence) | headline
+            coverage = (
+                sum(w for t, w in q_weights.items() if t in found) / q_total if q_total else 0.0
+            )
+            score = scoring.dense * float(cos) + scoring.chunk * hit.dense
+            score += scoring.lexical * coverage
+            held = None if wanted is None else holds_answer_type(wanted, sentence, question)
+            if held is not None:
                 score += scoring.answer_type_bonus if held else -scoring.answer_type_penalty
-            out.append(Candidate(hit, s, e, score))
+            if held and wanted == "number" and counts_what_is_asked(sentence, question):
+                score += scoring.answer_type_bonus
+            out.append(Candidate(hit, s, e, score, coverage, held))
     out.sort(key=lambda c: c.score, reverse=True)
     return out
+
+
+@dataclass(frozen=True)
+class TermWeights:
+    """Document frequencies of `terms` over an index's articles (headline and text)."""
+
+    n_docs: int
+    df: dict[str, int]
+
+    def idf(self, term: str) -> float:
+        """BM25's IDF, always positive. A word no article holds weighs as much as one that a
+        single article holds: on a small corpus it is most likely a paraphrase, not a name."""
+        df = max(1, self.df.get(term, 0))
+        return math.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5))
+
+    @classmethod
+    def of(cls, texts: list[str]) -> TermWeights:
+        df: Counter[str] = Counter()
+        for text in texts:
+            df.update(terms(text))
+        return cls(len(texts), dict(df))
+
+
+_WEIGHTS: dict[Path, TermWeights] = {}  # by generation folder: an index is never changed in place
+
+
+def term_weights(index: LoadedIndex) -> TermWeights:
+    """The index's term weights, counted on first use (about a second for 2,000 articles)."""
+    weights = _WEIGHTS.get(index.folder)
+    if weights is None:
+        texts = [f"{a.title}\n{a.text}" for a in index.data.articles.values()]
+        weights = TermWeights.of(texts)
+        if len(_WEIGHTS) >= 4:  # a long-running chat swaps generations: keep the newest few
+            _WEIGHTS.pop(next(iter(_WEIGHTS)))
+        _WEIGHTS[index.folder] = weights
+    return weights
 
 
 def _choose(candidates: list[Candidate], scoring: Scoring) -> list[list[Candidate]]:
     """The best sentences, grouped by chunk; a group is a run of adjacent sentences."""
     best = candidates[0].score
     groups: list[list[Candidate]] = [[candidates[0]]]
-    taken = 1
+    quoted = {_text(candidates[0])}
     for cand in candidates[1:]:
-        if taken >= scoring.max_quotes or cand.score < best - scoring.margin:
+        if len(quoted) >= scoring.max_quotes or cand.score < best - scoring.margin:
             break
+        if _text(cand) in quoted:
+            continue  # the same sentence in another copy of the story adds nothing
         same = [g for g in groups if g[0].hit.row == cand.hit.row]
         if same:
             if not _adjacent(same[0], cand):
@@ -169,8 +276,37 @@ def _choose(candidates: list[Candidate], scoring: Scoring) -> list[list[Candidat
             same[0].sort(key=lambda c: c.start)
         else:
             groups.append([cand])
-        taken += 1
+        quoted.add(_text(cand))
+    for group in groups:
+        _complete(group, candidates)
     return groups
+
+
+def _text(cand: Candidate) -> str:
+    chunk = cand.hit.chunk
+    return chunk.text[cand.start - chunk.start : cand.end - chunk.start]
+
+
+def _complete(group: list[Candidate], candidates: list[Candidate]) -> None:
+    """Quote the next sentence too when a lone quote is its article's opening sentence.
+
+    A news story's first sentence sums the story up and the next ones hold its particulars
+    (the name, the figure), so a question that matches the summary best is often answered by
+    the sentence after it: "One of Japan's best-known businessmen was arrested on Thursday..."
+    + "Yoshiaki Tsutsumi was once ranked as the world's richest man...". The next sentence is
+    added when it holds the answer type the question asks for (or the question asks none).
+    """
+    if len(group) > 1 or group[0].start != 0:
+        return
+    chunk = group[0].hit.chunk
+    if len(chunk.sentences) < 2:
+        return
+    start = chunk.sentences[1][0]
+    for cand in candidates:
+        if cand.hit.chunk.article_id == chunk.article_id and cand.start == start:
+            if cand.holds is not False:
+                group.append(replace(cand, hit=group[0].hit))
+            return
 
 
 def _adjacent(group: list[Candidate], cand: Candidate) -> bool:
@@ -240,13 +376,16 @@ def _stem(word: str) -> str:
     return word
 
 
-# Expected answer types, from the question's opening words (checked in this order).
+# Expected answer types, from the question's wording (checked in this order).
 _ASKS = (
     (
         "number",
         re.compile(
-            r"\b(how (many|much|old|long|far|big|large)|what (percentage|number|"
-            r"share|proportion|age|amount|price|sum))\b",
+            r"\b(how (many|much|old|long|far|big|large|tall|high|fast)|what (percentage|number|"
+            r"share|proportion|age|amount|price|sum)|(\w+ ){0,3}(price|profit|profits|revenue|"
+            r"revenues|sales|cost|fee|salary|score|figure|total|value|loss|losses|fine|rate|"
+            r"budget|valuation) (did|was|were|is|are|of|has|had|will)|(rise|rose|fall|fell|drop|"
+            r"dropped|climb|climbed|jump|jumped|grow|grew|increase|increased|cut) (to|by))\b",
             re.I,
         ),
     ),
@@ -257,15 +396,23 @@ _ASKS = (
     (
         "name",
         re.compile(
-            r"^\s*(who|whom|whose)\b|\b(which|what) (company|firm|country|city|"
-            r"team|club|band|film|person|party|minister|player|group)\b",
+            r"^\s*(who|whom|whose|where)\b|\b(which|what) (\w+ ){0,2}(company|firm|country|city|"
+            r"team|club|band|film|person|party|minister|player|group|agency|body|organisation|"
+            r"university|village|town|actor|actress|singer|programme|show|album|song|book|"
+            r"brand|product|award|title|name|channel|network|newspaper|court|bank|tycoon|"
+            r"chain|airline|studio|label|website|game|service|region|state|nation)\b|\bwhich\b|"
+            r"\bwhat (is|was|were|are) (the|its|his|her|their) (name|title|nickname)\b",
             re.I,
         ),
     ),
+    (
+        "reason",
+        re.compile(r"^\s*why\b|\bwhat (reason|event|caused|led|prompted|made)\b", re.I),
+    ),
 )
 _NUMBER = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
-    r"fifty|hundred|thousand|million|billion|dozen|half|double|twice)\b",
+    r"\d[\d,.]*|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+    r"forty|fifty|hundred|thousand|million|billion|dozen|half|double|twice|quarter)\b",
     re.I,
 )
 _DATE = re.compile(
@@ -275,21 +422,47 @@ _DATE = re.compile(
     re.I,
 )
 _CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w’'-]+")
+_QUOTED = re.compile(r"[\"“‘'][^\"”’']{3,60}[\"”’']")
+_REASON = re.compile(
+    r"\b(because|due to|owing to|after|following|aftermath|over|amid|as a result|caused|led to|"
+    r"reason|since|so that|in order to|for (\w+ing|\w+ of)|in protest|blamed)\b",
+    re.I,
+)
 
 
 def answer_type(question: str) -> str | None:
-    """ "number", "date" or "name" when the question asks for one, else None."""
+    """ "number", "date", "name" or "reason" when the question asks for one, else None."""
     for kind, pattern in _ASKS:
         if pattern.search(question):
             return kind
     return None
 
 
+_HOW_MANY = re.compile(
+    r"\bhow (many|much)\s+((?:[\w’'-]+\s+){0,3}?[\w’'-]+?)\s+(did|do|does|is|are|was|were|"
+    r"has|have|had|will|would|could|can|went|live|been)\b",
+    re.I,
+)
+
+
+def counts_what_is_asked(sentence: str, question: str) -> bool:
+    """For "how many fraud cases ...?": a number in the sentence right before the cases."""
+    m = _HOW_MANY.search(question)
+    counted = terms(m.group(2)) if m else set()
+    return bool(counted) and any(
+        counted & terms(sentence[n.end() : n.end() + 40]) for n in _NUMBER.finditer(sentence)
+    )
+
+
 def holds_answer_type(kind: str, sentence: str, question: str) -> bool:
     """Whether the sentence holds something of that type that the question does not."""
-    if kind == "number":
-        return bool(_NUMBER.search(sentence))
-    if kind == "date":
-        return bool(_DATE.search(sentence))
     asked = {w.lower() for w in re.findall(r"[\w’'-]+", question)}
+    if kind == "number":
+        return any(m.group().lower().strip(",.") not in asked for m in _NUMBER.finditer(sentence))
+    if kind == "date":
+        return any(m.group().lower() not in asked for m in _DATE.finditer(sentence))
+    if kind == "reason":
+        return bool(_REASON.search(sentence))
+    if _QUOTED.search(sentence) and not _QUOTED.search(question):
+        return True  # a quoted title or nickname
     return any(m.lower() not in asked for m in _CAPITALISED.findall(sentence))

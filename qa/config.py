@@ -28,8 +28,10 @@ class Settings:
     # dense, bm25, rrf or hybrid (see qa.retrieval); hybrid measured best on every set we have
     mode: str = "hybrid"
     max_quotes: int = 3  # sentences an answer may quote
-    # Best sentence score under which the answer abstains; calibrated on the seed and BBC
-    # question sets (benchmarks/calibrate.py): 0.50 answers 97 % / 85 % of answerable ones.
+    # Confidence under which the answer abstains: the best sentence score less a penalty for
+    # the question's names and numbers that no retrieved passage mentions (qa.answer.confidence).
+    # benchmarks/calibrate.py on BBC dev (hybrid): 0.50 answers 99 % of answerable questions
+    # and abstains on 82 % of unanswerable ones.
     abstain_below: float = 0.50
     examples: str = ""  # example questions for the chat, separated by "|"
     # Where `qa eval` keeps one index per evaluated corpus (never the user's `index`).

@@ -8,10 +8,24 @@ from pathlib import Path
 
 import pytest
 
-from qa.answer import NOT_FOUND, answer_type, holds_answer_type, terms
+from qa.answer import (
+    NOT_FOUND,
+    Candidate,
+    Scoring,
+    TermWeights,
+    _choose,
+    answer_type,
+    confidence,
+    counts_what_is_asked,
+    holds_answer_type,
+    key_terms,
+    terms,
+)
+from qa.chunking import Chunk
 from qa.config import Settings
 from qa.engine import Engine
 from qa.indexing import build_index
+from qa.retrieval import Hit
 from tests.conftest import DATA, ROOT, write_bbc_subset
 
 
@@ -42,7 +56,12 @@ def test_terms_drop_stopwords_and_stem() -> None:
         ("When was the CSTO founded?", "date"),
         ("Who is the president?", "name"),
         ("Which company bought the studio?", "name"),
-        ("Why did the protests start?", None),
+        ("Why did the protests start?", "reason"),
+        ("Which Austrian village makes its own TV news?", "name"),
+        ("Where did she find a reference to him?", "name"),
+        ("What net profit did WMC Resources report for 2004?", "number"),
+        ("What did the shares drop to?", "number"),
+        ("What did Tokayev say his forces would do?", None),
     ],
 )
 def test_answer_type(question: str, kind: str | None) -> None:
@@ -55,6 +74,92 @@ def test_holds_answer_type() -> None:
     assert holds_answer_type("date", "It was founded in 1999.", "When?")
     assert holds_answer_type("name", "He asked Vladimir Putin for help.", "Who did he ask?")
     assert not holds_answer_type("name", "Then Tokayev spoke.", "Who is Tokayev?")
+    # a number the question already holds is not an answer to it
+    assert not holds_answer_type("number", "Fraud rose in 2004.", "How many cases in 2004?")
+    assert holds_answer_type("name", 'It was nicknamed "evil twins".', "What nickname?")
+    assert holds_answer_type("reason", "He left because of a back injury.", "Why did he go?")
+    assert not holds_answer_type("reason", "He left on Monday.", "Why did he go?")
+
+
+def test_counts_what_is_asked() -> None:
+    question = "How many identity fraud cases did the FTC record in 2004?"
+    assert counts_what_is_asked("The biggest slice of the 246,570 ID fraud cases", question)
+    assert not counts_what_is_asked("Two in five of the 635,173 reports concerned it", question)
+    assert not counts_what_is_asked("There were 246,570 cases", "Who recorded the cases?")
+
+
+def test_key_terms_are_names_and_numbers_not_the_opening_word() -> None:
+    assert key_terms("Who won the 2010 FIFA World Cup?") == {"2010", "fifa", "world", "cup"}
+    assert key_terms("What did Apple announce about the iPhone?") == {"apple", "iphone"}
+    assert key_terms("What is the boiling point of water?") == set()
+
+
+def test_idf_weighs_rare_words_most_and_unseen_like_the_rarest() -> None:
+    weights = TermWeights.of(["Tokayev spoke to the troops.", "The troops left.", "Troops."])
+    # BM25 IDF, log(1 + (N - df + 0.5) / (df + 0.5)) with N = 3:
+    # troop (df 3): log(1 + 0.5/3.5) = 0.134; tokayev (df 1): log(1 + 2.5/1.5) = 0.981
+    assert weights.idf("troop") == pytest.approx(0.1335, abs=1e-3)
+    assert weights.idf("tokayev") == pytest.approx(0.9808, abs=1e-3)
+    assert weights.idf("nowhere") == weights.idf("tokayev")
+
+
+# ---------------------------------------------------------------- selection and abstention, faked
+
+_TEXT = "Japan's tycoon was arrested on Thursday. Yoshiaki Tsutsumi was once the richest man."
+_SPANS = ((0, 40), (41, len(_TEXT)))
+
+
+class _Index:
+    """Just what `_choose` and `confidence` read of a LoadedIndex."""
+
+    def __init__(self, title: str = "Japanese tycoon arrested") -> None:
+        from types import SimpleNamespace
+
+        article = SimpleNamespace(id="a", title=title, text=_TEXT)
+        self.folder = Path(f"/nowhere/{title}")
+        self.data = SimpleNamespace(articles={"a": article})
+
+
+def _hit(chunk_id: str = "a#0", start: int = 0) -> Hit:
+    chunk = Chunk("a", chunk_id, start, len(_TEXT), _TEXT[start:], _SPANS)
+    return Hit(row=0, chunk=chunk, score=0.5, rank=1, dense=0.5)
+
+
+def test_a_lead_sentence_is_quoted_with_the_next_one() -> None:
+    hit = _hit()
+    lead = Candidate(hit, *_SPANS[0], score=0.8, holds=True)
+    nxt = Candidate(hit, *_SPANS[1], score=0.5, holds=True)
+    groups = _choose([lead, nxt], Scoring(abstain_below=0.5, max_quotes=3))
+    assert [(c.start, c.end) for c in groups[0]] == list(_SPANS)
+    # ... but not a next sentence that lacks what the question asks for
+    groups = _choose([lead, Candidate(hit, *_SPANS[1], 0.5, holds=False)], Scoring(0.5, 3))
+    assert len(groups[0]) == 1
+
+
+def test_a_sentence_that_opens_no_story_is_quoted_alone() -> None:
+    hit = _hit()
+    second = Candidate(hit, *_SPANS[1], score=0.8, holds=True)
+    first = Candidate(hit, *_SPANS[0], score=0.1, holds=True)
+    groups = _choose([second, first], Scoring(abstain_below=0.5, max_quotes=3))
+    assert groups == [[second]]
+
+
+def test_the_same_sentence_from_a_copy_of_the_story_is_quoted_once() -> None:
+    one, copy = _hit(), Hit(row=1, chunk=_hit().chunk, score=0.5, rank=2, dense=0.5)
+    cands = [Candidate(one, *_SPANS[1], 0.8, holds=True), Candidate(copy, *_SPANS[1], 0.79)]
+    assert len(_choose(cands, Scoring(abstain_below=0.5, max_quotes=3))) == 1
+
+
+def test_confidence_drops_for_a_name_no_passage_mentions() -> None:
+    hit, scoring = _hit(), Scoring(abstain_below=0.5, max_quotes=3)
+    best = [Candidate(hit, *_SPANS[1], score=0.7)]
+    known = confidence("Who is Yoshiaki Tsutsumi?", best, [hit], _Index(), scoring)
+    assert known.missing_keys == () and known.value == pytest.approx(0.7)
+    unknown = confidence("Who is Tsutsumi's wife Akiko?", best, [hit], _Index(), scoring)
+    assert unknown.missing_keys == ("akiko",)
+    assert 0 < unknown.missing_share < 1
+    assert unknown.value == pytest.approx(0.7 - unknown.missing_share, abs=1e-3)
+    assert confidence("Who?", [], [], _Index(), scoring).value < 0
 
 
 def test_answer_quotes_verbatim_with_markers(seed_engine: Engine) -> None:
@@ -73,6 +178,23 @@ def test_abstention_offers_related_passages(seed_engine: Engine) -> None:
     answer = seed_engine.ask("Who won the 2022 FIFA World Cup?")
     assert answer.abstained and answer.text == NOT_FOUND and not answer.citations
     assert 1 <= len(answer.related) <= 3
+
+
+def test_a_question_on_the_story_about_names_it_never_mentions_abstains(
+    seed_engine: Engine,
+) -> None:
+    """Close to the seed story (troops sent to Kazakhstan), but no passage names Belarus or
+    2020: the score alone would answer, the missing key terms make it abstain."""
+    from qa.answer import score_sentences
+
+    question = "How many troops did Belarus send to Kazakhstan in 2020?"
+    query, hits = seed_engine.search(question, mode="dense")
+    scoring = seed_engine.scoring
+    candidates = score_sentences(question, query, hits, seed_engine.index, scoring)
+    conf = confidence(question, candidates, hits, seed_engine.index, scoring)
+    assert conf.missing_keys == ("2020", "belaru")
+    assert conf.best >= scoring.abstain_below > conf.value
+    assert seed_engine.ask(question).abstained
 
 
 def test_seed_question_set_quality_floor(seed_engine: Engine) -> None:
