@@ -5,6 +5,10 @@ Every callback is a plain function of plain values (`respond`, `render_sources`,
 `build_ui` and `serve`, so importing this module stays cheap. All article text is HTML-escaped
 here before it reaches the page.
 
+A collapsed "Search options" panel under the question picks the retrieval mode and filters
+(sources, categories, a date range); `respond` turns those plain values into `Filters` and
+passes both to `ask` with every question, example clicks included.
+
 The Articles tab lists the indexed articles, adds uploaded files to the corpus folder, removes
 an article's file (or line), and runs `update_index` with its own copy of the model, so the chat
 keeps answering from the previous generation while an update runs and follows the new one from
@@ -13,6 +17,7 @@ its next question (see `Engine.refresh`).
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import os
 import re
@@ -21,10 +26,11 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from qa.answer import Answer, Citation
 from qa.errors import QAError
+from qa.retrieval import MODES, NO_FILTERS, Filters
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -33,12 +39,27 @@ if TYPE_CHECKING:
     from qa.embedding import Embedder
     from qa.engine import Engine
 
-Ask = Callable[[str], Answer]
+
+class Ask(Protocol):
+    """What the chat calls: `Engine.ask`, or a small fake in tests."""
+
+    def __call__(
+        self, question: str, *, mode: str | None = None, filters: Filters = ...
+    ) -> Answer: ...
+
+
 History = list[dict[str, Any]]
 
 EMPTY_QUESTION = "Please type a question about the articles."
 RELATED_HEADING = "Related, but not an answer"
 NO_SOURCES = "Sources for each answer appear here."
+# The mode choices, recommended first, each with the one line that tells them apart.
+MODE_HELP = {
+    "hybrid": "meaning + keywords (recommended)",
+    "dense": "meaning only",
+    "bm25": "keywords only",
+    "rrf": "rank fusion baseline",
+}
 FOOTER = (
     "Answers quote the articles word for word; <b>[n]</b> points to the numbered source on the "
     "right, its quoted sentence highlighted. Everything runs on this machine."
@@ -71,6 +92,8 @@ CSS = """
   padding: .3rem .6rem; margin-top: .3rem; font-size: .85rem; }
 .qa-stale code, .qa-summary code { background: #fff; padding: 0 .3rem; border-radius: 4px; }
 .qa-summary { white-space: pre-wrap; font-size: .9rem; }
+.qa-filters { color: #5c4400; background: #fff8e1; border-radius: 6px; padding: .2rem .5rem;
+  margin: 0 0 .6rem 0; font-size: .85rem; }
 """
 
 
@@ -127,16 +150,19 @@ def render_citation(c: Citation, *, related: bool = False) -> str:
     )
 
 
-def render_sources(answer: Answer) -> str:
-    """The Sources panel: the citations, or for an abstention the related passages."""
+def render_sources(answer: Answer, filters: Filters = NO_FILTERS) -> str:
+    """The Sources panel: the citations, or for an abstention the related passages; a line
+    under the heading names the filters the question was asked with, when there were any."""
+    active = filters_line(filters)
+    note = f'<p class="qa-filters">{_esc(active)}</p>' if active else ""
     if answer.abstained:
         cards = "".join(render_citation(c, related=True) for c in answer.related)
         body = cards or '<p class="qa-empty">No passage came close.</p>'
-        return f'<div class="qa-sources"><h3>{RELATED_HEADING}</h3>{body}</div>'
+        return f'<div class="qa-sources"><h3>{RELATED_HEADING}</h3>{note}{body}</div>'
     if not answer.citations:
         return render_placeholder(NO_SOURCES)
     cards = "".join(render_citation(c) for c in answer.citations)
-    return f'<div class="qa-sources"><h3>Sources</h3>{cards}</div>'
+    return f'<div class="qa-sources"><h3>Sources</h3>{note}{cards}</div>'
 
 
 def render_placeholder(text: str) -> str:
@@ -149,10 +175,70 @@ def chat_html(text: str) -> str:
     return _esc(text).replace("\n", "<br>")
 
 
-def respond(ask: Ask, message: str, history: History | None) -> tuple[History, str]:
-    """Ask one question: the chat history with the exchange appended, and the Sources panel.
+def _day(text: str | None) -> str | None:
+    """A typed date as `Filters` compares it (YYYY-MM-DD), None when blank.
 
-    An empty question gets a gentle prompt; a `QAError` is shown as its message, not raised.
+    Python also reads `20050131` as a date; it is rewritten, since `Filters` compares dates
+    as text. What Python cannot read is passed on unchanged for `Filters` to refuse.
+    """
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        return text
+
+
+def read_filters(
+    sources: Sequence[str] | None = None,
+    categories: Sequence[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> Filters:
+    """The `Filters` the Search options describe; nothing picked or typed does not filter.
+
+    Raises `UsageError` (its message is for the user) for a date that is not YYYY-MM-DD.
+    """
+    return Filters(
+        sources=tuple(sources or ()),
+        categories=tuple(categories or ()),
+        since=_day(since),
+        until=_day(until),
+    )
+
+
+def filters_line(filters: Filters) -> str:
+    """One line naming the active filters, e.g. "Filters active: category = sport · since
+    2005-01-01"; empty when nothing filters."""
+    parts = []
+    if filters.sources:
+        parts.append("source = " + ", ".join(filters.sources))
+    if filters.categories:
+        parts.append("category = " + ", ".join(filters.categories))
+    if filters.since:
+        parts.append(f"since {filters.since}")
+    if filters.until:
+        parts.append(f"until {filters.until}")
+    return "Filters active: " + " · ".join(parts) if parts else ""
+
+
+def respond(
+    ask: Ask,
+    message: str,
+    history: History | None,
+    mode: str | None = None,
+    sources: Sequence[str] | None = None,
+    categories: Sequence[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> tuple[History, str]:
+    """Ask one question with the Search options' values: the chat history with the exchange
+    appended, and the Sources panel.
+
+    `mode` None (or blank) is the engine's default. An empty question gets a gentle prompt; a
+    `QAError`, a mistyped date included, is shown as its message, not raised. When filters
+    leave nothing to answer from, the reply says they are active.
     """
     history = list(history or [])
     question = (message or "").strip()
@@ -161,15 +247,55 @@ def respond(ask: Ask, message: str, history: History | None) -> tuple[History, s
         return history, render_placeholder(NO_SOURCES)
     history.append({"role": "user", "content": chat_html(question)})
     try:
-        answer = ask(question)
+        filters = read_filters(sources, categories, since, until)
+        answer = ask(question, mode=mode or None, filters=filters)
     except QAError as error:
         history.append({"role": "assistant", "content": chat_html(str(error))})
         return history, render_placeholder("No sources: the question could not be answered.")
     reply = chat_html(answer.text)
     if answer.abstained and answer.related:
         reply += f"<br><em>The closest passages are under “{RELATED_HEADING}”.</em>"
+    if answer.abstained and filters:
+        reply += (
+            f"<br><em>{_esc(filters_line(filters))}. Clear them under Search options to "
+            "search every article.</em>"
+        )
     history.append({"role": "assistant", "content": reply})
-    return history, render_sources(answer)
+    return history, render_sources(answer, filters)
+
+
+@dataclass(frozen=True)
+class SearchChoices:
+    """What the Search options offer: the index's retrieval modes and its facets."""
+
+    modes: tuple[str, ...] = MODES
+    mode: str = "hybrid"  # the default: what a question gets with no mode picked
+    sources: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    dates: tuple[str, ...] = ()  # the first and last publication dates, when any is known
+
+    @classmethod
+    def of(cls, engine: Engine) -> SearchChoices:
+        facets = engine.facets()
+        return cls(
+            modes=engine.modes,
+            mode=engine.mode(None),
+            sources=tuple(facets["sources"]),
+            categories=tuple(facets["categories"]),
+            dates=tuple(facets["dates"]),
+        )
+
+    def mode_choices(self) -> list[tuple[str, str]]:
+        """(label, mode) pairs for the radio: the recommended first, each with its line."""
+        ordered = [m for m in MODE_HELP if m in self.modes]
+        ordered += [m for m in self.modes if m not in MODE_HELP]
+        return [(f"{m}: {MODE_HELP[m]}" if m in MODE_HELP else m, m) for m in ordered]
+
+    def date_hints(self) -> tuple[str, str]:
+        """The notes under the since and until boxes: the corpus's date span, when known."""
+        if self.dates:
+            return f"first dated article: {self.dates[0]}", f"last: {self.dates[-1]}"
+        return "no article in this index has a date,", "so a date here finds nothing"
 
 
 def _header(title: str, corpus_info: str, note: str | None = None) -> str:
@@ -335,9 +461,12 @@ def build_ui(
     title: str = "Article QA",
     corpus_info: str = "",
     library: Library | None = None,
+    choices: SearchChoices | None = None,
 ) -> gr.Blocks:
     """The app, not launched. With `ask=None` it shows `problem` instead of the chat; with a
-    `library` it adds the Articles tab and keeps the header's staleness note current."""
+    `library` it adds the Articles tab and keeps the header's staleness note current, and
+    the Search options' choices current with the index. `choices` default to every mode and
+    no facets (`SearchChoices.of(engine)` gives an engine's)."""
     import gradio as gr
 
     with gr.Blocks(title=title, analytics_enabled=False) as demo:
@@ -351,24 +480,100 @@ def build_ui(
             return demo
         with gr.Tabs(elem_id="qa-tabs"):
             with gr.Tab("Chat", id="chat", elem_id="qa-tab-chat"):
-                chat_events = _chat(gr, ask, examples)
+                chat_events, options = _chat(gr, ask, examples, choices or SearchChoices())
             if library is not None:
                 with gr.Tab("Articles", id="articles", elem_id="qa-tab-articles"):
-                    _articles_tab(gr, library, header, title)
+                    updated = _articles_tab(gr, library, header, title)
         if library is not None:
+            private = {"api_visibility": "private"}
 
             def refresh_header() -> str:
                 return library.header(title)
 
-            demo.load(refresh_header, None, header, api_visibility="private")
+            def refresh_options(*picked: Any) -> tuple[Any, ...]:
+                return _option_updates(gr, SearchChoices.of(library.engine), picked or None)
+
+            demo.load(refresh_header, None, header, **private)
+            # A page opened after `qa index update` offers the new generation's choices; on
+            # load only the choices change, so a pick made meanwhile is never reset.
+            demo.load(refresh_options, None, options, **private)
             for event in chat_events:
-                event.then(refresh_header, None, header, api_visibility="private")
+                event.then(refresh_header, None, header, **private)
+            # After an update from the tab, new sources or categories can be picked at once;
+            # a picked one that is gone is dropped (Gradio refuses values not among choices).
+            updated.then(refresh_options, options[:3], options, **private)
         gr.HTML(FOOTER, elem_id="qa-footer", js_on_load=None)
     return demo
 
 
-def _chat(gr: Any, ask: Ask, examples: Sequence[str]) -> list[Any]:
-    """The chat tab's components and events; the events, so others can follow them."""
+def _option_updates(
+    gr: Any, choices: SearchChoices, picked: Sequence[Any] | None = None
+) -> tuple[Any, ...]:
+    """Updates for the Search options' components (mode, sources, categories, since, until)
+    offering `choices`. `picked` holds the current mode, sources and categories, kept where
+    still offered; without it the values are left as they are."""
+    since_hint, until_hint = choices.date_hints()
+    mode: dict[str, Any] = {"choices": choices.mode_choices()}
+    sources: dict[str, Any] = {"choices": list(choices.sources)}
+    categories: dict[str, Any] = {"choices": list(choices.categories)}
+    if picked is not None:
+        mode["value"] = picked[0] if picked[0] in choices.modes else choices.mode
+        sources["value"] = [s for s in picked[1] or () if s in choices.sources]
+        categories["value"] = [c for c in picked[2] or () if c in choices.categories]
+    return (
+        gr.update(**mode),
+        gr.update(**sources, visible=len(choices.sources) > 1),
+        gr.update(**categories, visible=len(choices.categories) > 1),
+        gr.update(info=since_hint),
+        gr.update(info=until_hint),
+    )
+
+
+def _search_options(gr: Any, choices: SearchChoices) -> list[Any]:
+    """The collapsed Search options: mode, sources, categories, since, until (in that order,
+    the order `respond` takes them). A facet with fewer than two values is not offered."""
+    since_hint, until_hint = choices.date_hints()
+    with gr.Accordion("Search options", open=False, elem_id="qa-options"):
+        mode = gr.Radio(
+            choices=choices.mode_choices(),
+            value=choices.mode,
+            label="Search by",
+            elem_id="qa-mode",
+        )
+        with gr.Row():
+            sources = gr.Dropdown(
+                choices=list(choices.sources),
+                value=[],
+                multiselect=True,
+                label="Sources",
+                info="none picked: all",
+                visible=len(choices.sources) > 1,
+                elem_id="qa-sources-filter",
+            )
+            categories = gr.Dropdown(
+                choices=list(choices.categories),
+                value=[],
+                multiselect=True,
+                label="Categories",
+                info="none picked: all",
+                visible=len(choices.categories) > 1,
+                elem_id="qa-categories-filter",
+            )
+        with gr.Row():
+            since = gr.Textbox(
+                label="Since", placeholder="YYYY-MM-DD", info=since_hint, elem_id="qa-since"
+            )
+            until = gr.Textbox(
+                label="Until", placeholder="YYYY-MM-DD", info=until_hint, elem_id="qa-until"
+            )
+    return [mode, sources, categories, since, until]
+
+
+def _chat(
+    gr: Any, ask: Ask, examples: Sequence[str], choices: SearchChoices
+) -> tuple[list[Any], list[Any]]:
+    """The chat tab's components and events; the events, so others can follow them, and the
+    Search options' components, so others can refresh their choices."""
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             chatbot = gr.Chatbot(
@@ -394,6 +599,7 @@ def _chat(gr: Any, ask: Ask, examples: Sequence[str]) -> list[Any]:
                     "Send", variant="primary", elem_id="qa-send", scale=1, min_width=80
                 )
                 clear = gr.Button("Clear", elem_id="qa-clear", scale=1, min_width=80)
+            options = _search_options(gr, choices)
             picker = (
                 gr.Dataset(
                     components=[gr.Textbox(visible=False)],
@@ -413,23 +619,26 @@ def _chat(gr: Any, ask: Ask, examples: Sequence[str]) -> list[Any]:
                 js_on_load=None,
             )
 
-    def on_ask(message: str, history: History) -> tuple[History, str, str]:
-        new_history, panel = respond(ask, message, history)
+    def on_ask(message: str, history: History, *picked: Any) -> tuple[History, str, str]:
+        new_history, panel = respond(ask, message, history, *picked)
         return new_history, panel, ""
 
     outputs = [chatbot, sources, textbox]
     common = {"concurrency_id": "ask", "concurrency_limit": 1}
+    inputs = [textbox, chatbot, *options]
     events = [
-        textbox.submit(on_ask, [textbox, chatbot], outputs, api_name="ask", **common),
-        send.click(on_ask, [textbox, chatbot], outputs, api_visibility="private", **common),
+        textbox.submit(on_ask, inputs, outputs, api_name="ask", **common),
+        send.click(on_ask, inputs, outputs, api_visibility="private", **common),
     ]
     if picker is not None:
 
-        def on_example(sample: list[str], history: History) -> tuple[History, str, str]:
-            return on_ask(sample[0], history)
+        def on_example(sample: list[str], history: History, *picked: Any) -> tuple[Any, ...]:
+            return on_ask(sample[0], history, *picked)
 
         events.append(
-            picker.click(on_example, [picker, chatbot], outputs, api_visibility="private", **common)
+            picker.click(
+                on_example, [picker, chatbot, *options], outputs, api_visibility="private", **common
+            )
         )
     clear.click(
         lambda: ([], render_placeholder(NO_SOURCES), ""),
@@ -437,11 +646,12 @@ def _chat(gr: Any, ask: Ask, examples: Sequence[str]) -> list[Any]:
         outputs,
         api_visibility="private",
     )
-    return events
+    return events, options
 
 
-def _articles_tab(gr: Any, library: Library, header: Any, title: str) -> None:
-    """The Articles tab: list and search, upload, remove, and the Update index button."""
+def _articles_tab(gr: Any, library: Library, header: Any, title: str) -> Any:
+    """The Articles tab: list and search, upload, remove, and the Update index button; the
+    update's event, so others can follow it."""
     from qa.library import ARTICLE_SUFFIXES, MAX_UPLOAD_BYTES, MAX_UPLOAD_FILES
 
     status = gr.HTML(library.status(), elem_id="qa-lib-status", js_on_load=None)
@@ -511,7 +721,9 @@ def _articles_tab(gr: Any, library: Library, header: Any, title: str) -> None:
     upload.upload(on_upload, [upload, search], [*after, upload], **private)
     remove.click(on_remove, [remove_id, search], [*after, remove_id], **private)
     # Its own queue: the chat's questions keep being answered while an update runs.
-    update.click(on_update, search, after, concurrency_id="update", concurrency_limit=1, **private)
+    return update.click(
+        on_update, search, after, concurrency_id="update", concurrency_limit=1, **private
+    )
 
 
 def _offline_environment() -> None:
@@ -544,6 +756,7 @@ def serve(settings: Settings) -> None:
             examples=engine.examples(),
             corpus_info=engine.describe(),
             library=Library(settings, engine),
+            choices=SearchChoices.of(engine),
         )
     demo.launch(
         server_name=settings.host,

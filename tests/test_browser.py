@@ -250,6 +250,52 @@ def test_without_an_index_the_page_says_how_to_build_one(browser: Browser, tmp_p
             page.close()
 
 
+NONSENSE = "zqxv wibblefrob?"  # no word of it is in the seed article
+FILTERS_SINCE_2100 = "Filters active: since 2100-01-01"
+
+
+def test_search_options_reach_the_engine(page: Page) -> None:
+    """The mode and a date filter picked under Search options change what the engine finds."""
+    options = page.locator("#qa-options")
+    mode = page.locator("#qa-mode")
+    assert not mode.is_visible(), "Search options start collapsed"
+    options.get_by_text("Search options").click()
+    assert mode.get_by_label("hybrid: meaning + keywords (recommended)").is_checked()
+    # One article with no source, category or date: nothing to pick from those lists.
+    assert (
+        page.locator("#qa-categories-filter").count() == 0
+        or not page.locator("#qa-categories-filter").is_visible()
+    )
+    assert "no article in this index has a date" in options.inner_text()
+
+    # By meaning, even a question of made-up words has closest passages; by keywords, none.
+    assert NOT_FOUND in ask(page, NONSENSE)
+    assert sources(page).locator(".qa-card.qa-related").count() > 0
+    mode.get_by_label("bm25: keywords only").check()
+    assert NOT_FOUND in ask(page, NONSENSE)
+    panel = sources(page)
+    assert "No passage came close" in panel.inner_text()
+    assert panel.locator(".qa-card").count() == 0
+    answer = ask(page, DETAINED)  # and keywords alone still find the answer
+    assert "4,000" in answer and "[1]" in answer
+
+    page.locator("#qa-since textarea, #qa-since input").first.fill("2100-01-01")
+    answer = ask(page, DETAINED)
+    assert NOT_FOUND in answer and FILTERS_SINCE_2100 in answer
+    assert FILTERS_SINCE_2100 in panel.locator(".qa-filters").inner_text()
+    assert "4,000" not in panel.inner_text()
+
+    page.locator("#qa-examples button").first.click()  # an example is asked with the filter too
+    page.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length > n", arg=[BOT, 4])
+    assert FILTERS_SINCE_2100 in page.locator(BOT).nth(4).inner_text()
+
+    page.locator("#qa-since textarea, #qa-since input").first.fill("01/02/2005")
+    answer = ask(page, DETAINED)
+    assert "since='01/02/2005' is not a date: write it as YYYY-MM-DD" in answer
+    assert "Traceback" not in page.locator("body").inner_text()
+    assert page.locator(USER).last.inner_text() == DETAINED
+
+
 LANTERNS_FILE = (
     "Tallinn lantern festival\n\nThe city of Tallinn lit 4,321 paper lanterns on Friday "
 )

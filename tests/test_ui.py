@@ -10,6 +10,7 @@ import pytest
 from qa import ui
 from qa.answer import NOT_FOUND, Answer, Citation
 from qa.errors import IndexMissing, QAError
+from qa.retrieval import MODES, NO_FILTERS, Filters
 
 TITLE = "Kazakhstan president vows to kill ‘terrorist’ protesters while calling in Russian help"
 EXCERPT = (
@@ -122,11 +123,22 @@ def test_article_text_is_escaped_everywhere() -> None:
 def fake_ask(answer: Answer) -> tuple[list[str], ui.Ask]:
     seen: list[str] = []
 
-    def ask(question: str) -> Answer:
+    def ask(question: str, **options: object) -> Answer:
         seen.append(question)
         return answer
 
     return seen, ask
+
+
+def recording_ask(answer: Answer) -> tuple[list[tuple[str, str | None, Filters]], ui.Ask]:
+    """A fake `ask` that keeps each call's question, mode and filters."""
+    calls: list[tuple[str, str | None, Filters]] = []
+
+    def ask(question: str, *, mode: str | None = None, filters: Filters = NO_FILTERS) -> Answer:
+        calls.append((question, mode, filters))
+        return answer
+
+    return calls, ask
 
 
 def test_respond_appends_the_exchange_and_renders_the_sources() -> None:
@@ -166,7 +178,7 @@ def test_empty_question_gets_a_prompt_and_never_reaches_ask(message: str) -> Non
 
 
 def test_a_qa_error_is_shown_as_its_message() -> None:
-    def ask(question: str) -> Answer:
+    def ask(question: str, **options: object) -> Answer:
         raise IndexMissing("index")
 
     history, panel = ui.respond(ask, "Anything?", [])
@@ -178,7 +190,7 @@ def test_a_qa_error_is_shown_as_its_message() -> None:
 
 
 def test_other_errors_are_not_swallowed() -> None:
-    def ask(question: str) -> Answer:
+    def ask(question: str, **options: object) -> Answer:
         raise RuntimeError("bug")
 
     with pytest.raises(RuntimeError):
@@ -186,7 +198,7 @@ def test_other_errors_are_not_swallowed() -> None:
 
 
 def test_qa_error_message_is_escaped() -> None:
-    def ask(question: str) -> Answer:
+    def ask(question: str, **options: object) -> Answer:
         raise QAError("bad <input>")
 
     history, _ = ui.respond(ask, "q", [])
@@ -200,6 +212,212 @@ def test_a_second_answer_replaces_the_sources() -> None:
     history, panel2 = ui.respond(second, "two", history)
     assert "First story" in panel1 and "First story" not in panel2
     assert "Second story" in panel2 and len(history) == 4
+
+
+# --- the Search options -------------------------------------------------------------------------
+
+
+def test_mode_and_filters_reach_ask_with_every_question() -> None:
+    calls, ask = recording_ask(answered(citation()))
+    ui.respond(ask, "How many?", [], "bm25", ["The Guardian"], ["world", "politics"],
+               " 2022-01-01 ", "2022-01-31")  # fmt: skip
+    assert calls == [
+        (
+            "How many?",
+            "bm25",
+            Filters(("The Guardian",), ("world", "politics"), "2022-01-01", "2022-01-31"),
+        )
+    ]
+
+
+def test_blank_options_ask_with_the_default_mode_and_no_filters() -> None:
+    calls, ask = recording_ask(answered(citation()))
+    _, panel = ui.respond(ask, "How many?", [], "", None, [], "", "  ")
+    assert calls == [("How many?", None, NO_FILTERS)]
+    assert "Filters active" not in panel
+
+
+def test_a_compact_date_is_rewritten_as_filters_compare_it() -> None:
+    # Python reads 20220131 as a date, but Filters compares "2022-01-08" with the text: it
+    # must arrive as 2022-01-31, or every day of 2022 would sort before it.
+    assert ui.read_filters(since="20220131").since == "2022-01-31"
+    assert ui.read_filters(until=" 2022-01-31 ").until == "2022-01-31"
+    assert ui.read_filters() == NO_FILTERS
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "says"),
+    [
+        ("last week", "", "since='last week' is not a date: write it as YYYY-MM-DD"),
+        ("", "2022-02-30", "until='2022-02-30' is not a date"),
+        ("2022-03-01", "2022-01-01", "since 2022-03-01 is after until 2022-01-01: swap them."),
+    ],
+)
+def test_a_bad_date_is_a_message_in_the_chat_and_never_reaches_ask(
+    since: str, until: str, says: str
+) -> None:
+    calls, ask = recording_ask(answered(citation()))
+    history, panel = ui.respond(ask, "How many?", [], "hybrid", [], [], since, until)
+    assert calls == []
+    assert history[0] == {"role": "user", "content": "How many?"}
+    assert history[1]["role"] == "assistant" and says in history[1]["content"].replace(
+        "&#x27;", "'"
+    )
+    assert "could not be answered" in panel and "<mark>" not in panel
+
+
+def test_filters_line_names_each_active_filter() -> None:
+    assert ui.filters_line(NO_FILTERS) == ""
+    assert ui.filters_line(Filters(categories=("sport",))) == "Filters active: category = sport"
+    line = ui.filters_line(Filters(("BBC News", "AP"), ("tech",), "2005-01-01", "2005-06-30"))
+    assert line == (
+        "Filters active: source = BBC News, AP · category = tech · since 2005-01-01 · "
+        "until 2005-06-30"
+    )
+
+
+def test_filters_that_exclude_everything_abstain_and_say_filters_are_active() -> None:
+    _, ask = recording_ask(abstained())  # what the engine gives when no chunk passes
+    history, panel = ui.respond(ask, "How many?", [], None, [], ["sport"], "2100-01-01", "")
+    reply = history[-1]["content"]
+    assert reply.startswith(NOT_FOUND)
+    assert "Filters active: category = sport · since 2100-01-01" in reply
+    assert "Clear them under Search options" in reply
+    assert "No passage came close" in panel
+    assert '<p class="qa-filters">Filters active: category = sport · since 2100-01-01</p>' in panel
+
+
+def test_an_answer_under_filters_names_them_above_its_sources_only() -> None:
+    _, ask = recording_ask(answered(citation()))
+    history, panel = ui.respond(ask, "How many?", [], None, ["<The Guardian>"], [], "", "")
+    assert "Filters active" not in history[-1]["content"]  # an answer needs no excuse
+    assert panel.index("Filters active: source = &lt;The Guardian&gt;") < panel.index("[1]")
+    assert "<The Guardian>" not in panel
+
+
+def test_mode_choices_put_the_recommended_first_and_explain_each() -> None:
+    assert ui.SearchChoices().mode_choices() == [
+        ("hybrid: meaning + keywords (recommended)", "hybrid"),
+        ("dense: meaning only", "dense"),
+        ("bm25: keywords only", "bm25"),
+        ("rrf: rank fusion baseline", "rrf"),
+    ]
+    assert {m for _, m in ui.SearchChoices().mode_choices()} == set(MODES)
+    old_index = ui.SearchChoices(modes=("dense",), mode="dense")
+    assert old_index.mode_choices() == [("dense: meaning only", "dense")]
+
+
+def test_date_hints_give_the_span_or_say_no_article_is_dated() -> None:
+    dated = ui.SearchChoices(dates=("2005-01-10", "2005-03-02"))
+    assert dated.date_hints() == ("first dated article: 2005-01-10", "last: 2005-03-02")
+    assert "no article in this index has a date" in ui.SearchChoices().date_hints()[0]
+
+
+def _option_parts(demo: object) -> dict[str, object]:
+    ids = ("qa-mode", "qa-sources-filter", "qa-categories-filter", "qa-since", "qa-until")
+    found = {getattr(p, "elem_id", None): p for p in _components(demo)}
+    return {i: found[i] for i in ids}
+
+
+MODE_ORDER = ("hybrid", "dense", "bm25", "rrf")
+
+
+def test_search_options_are_collapsed_and_offer_the_choices() -> None:
+    import gradio as gr
+
+    _, ask = fake_ask(answered(citation()))
+    choices = ui.SearchChoices(
+        modes=MODES,
+        mode="hybrid",
+        sources=("BBC News",),
+        categories=("business", "sport"),
+        dates=("2005-01-10", "2005-03-02"),
+    )
+    demo = ui.build_ui(ask, examples=["How many?"], choices=choices)
+    (accordion,) = [p for p in _components(demo) if isinstance(p, gr.Accordion)]
+    assert accordion.label == "Search options" and accordion.open is False
+    parts = _option_parts(demo)
+    mode = parts["qa-mode"]
+    assert mode.value == "hybrid" and [v for _, v in mode.choices] == list(MODE_ORDER)
+    assert parts["qa-sources-filter"].visible is False  # one source: nothing to choose
+    categories = parts["qa-categories-filter"]
+    assert categories.visible is True and categories.multiselect
+    assert [v for _, v in categories.choices] == ["business", "sport"]
+    assert parts["qa-since"].placeholder == "YYYY-MM-DD"
+    assert "2005-01-10" in parts["qa-since"].info and "2005-03-02" in parts["qa-until"].info
+    # Every way of asking takes the five options after the question (or example) and history.
+    option_ids = [parts[i]._id for i in parts]  # type: ignore[attr-defined]
+    asking = [d for d in demo.fns.values() if d.concurrency_id == "ask"]
+    assert len(asking) == 3  # Enter, Send, an example
+    for fn in asking:
+        assert [b._id for b in fn.inputs][2:] == option_ids
+
+
+def test_option_updates_keep_picks_still_offered_and_drop_the_rest() -> None:
+    import gradio as gr
+
+    fresh = ui.SearchChoices(modes=("dense",), mode="dense", categories=("sport", "tech"))
+    mode, sources, categories, since, until = ui._option_updates(
+        gr, fresh, ("bm25", ["BBC News"], ["sport", "business"])
+    )
+    assert mode["value"] == "dense"  # bm25 is gone with the keyword part
+    assert sources["visible"] is False and sources["value"] == []
+    assert categories["visible"] is True and categories["value"] == ["sport"]
+    assert categories["choices"] == ["sport", "tech"]
+    assert "no article" in since["info"]
+    # On page load nothing is picked yet that could be reset: only the choices change.
+    mode, sources, categories, *_ = ui._option_updates(gr, fresh)
+    assert "value" not in mode and "value" not in categories and categories["visible"] is True
+
+
+@pytest.fixture(scope="module")
+def bbc_engine(tmp_path_factory: pytest.TempPathFactory, embedder):
+    """A real index of five BBC business and five sport stories, one of them dated."""
+    import json
+
+    from qa.config import Settings
+    from qa.engine import Engine
+    from qa.indexing import build_index
+    from tests.conftest import bbc_lines, write_bbc_subset
+
+    rows = bbc_lines()
+    ids = {
+        r["id"] for c in ("business", "sport") for r in [x for x in rows if x["category"] == c][:5]
+    }
+    folder = tmp_path_factory.mktemp("bbc-ui")
+    corpus = write_bbc_subset(folder / "corpus" / "bbc.jsonl", ids)
+    picked = [json.loads(line) for line in corpus.read_text().splitlines()]
+    picked[0]["published"] = "2005-01-10"
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in picked))
+    settings = Settings(corpus=corpus.parent, index=folder / "index")
+    build_index(settings, embedder)
+    return Engine.load(settings, embedder)
+
+
+def test_a_category_picked_in_the_options_narrows_the_real_engine(bbc_engine) -> None:
+    choices = ui.SearchChoices.of(bbc_engine)
+    assert choices.categories == ("business", "sport") and choices.sources == ("BBC News",)
+    assert choices.dates == ("2005-01-10", "2005-01-10") and choices.mode == "hybrid"
+    answers: list[Answer] = []
+
+    def ask(question: str, **options: object) -> Answer:
+        answers.append(bbc_engine.ask(question, **options))
+        return answers[-1]
+
+    question = "What did Time Warner report about its quarterly profits?"
+    articles = bbc_engine.index.data.articles
+
+    def categories(answer: Answer) -> set[str]:
+        return {articles[c.article_id].category for c in (*answer.citations, *answer.related)}
+
+    ui.respond(ask, question, [], "hybrid", [], [], "", "")
+    assert "business" in categories(answers[-1])
+    _, panel = ui.respond(ask, question, [], "bm25", [], ["sport"], "", "")
+    assert categories(answers[-1]) == {"sport"}
+    assert "Filters active: category = sport" in panel
+    history, panel = ui.respond(ask, question, [], "dense", [], [], "2005-02-01", "")
+    assert answers[-1].abstained and not answers[-1].related  # no article is that recent
+    assert "Filters active: since 2005-02-01" in history[-1]["content"]
 
 
 def _components(demo: object) -> list[object]:
@@ -299,7 +517,7 @@ def test_upload_update_ask_and_remove_from_the_tab(library: ui.Library, tmp_path
     assert [f for f, _ in lines] == sorted(f for f, _ in lines) and lines[-1][0] == 1.0
     stages = [line.split()[0] for _, line in lines]
     assert [s for i, s in enumerate(stages) if s not in stages[:i]] == [
-        "reading", "chunking", "embedding", "writing"
+        "reading", "chunking", "embedding", "keywords", "writing"
     ]  # fmt: skip
     assert any(line.startswith("embedding 1/1 chunks") for _, line in lines)
     assert len(library.rows()) == 2 and library.note() is None
@@ -334,10 +552,12 @@ def test_stage_progress_says_counts_rate_and_time_left(monkeypatch) -> None:
     progress("embedding", 100, 1000)
     progress("embedding", 1000, 1000)
     progress("writing", 0, 6)
-    assert seen[0] == (0.5, "embedding 0/1,000 chunks")
-    assert seen[1] == (0.525, "embedding 100/1,000 chunks · 50.0/s · about 18 s left")
-    assert seen[2] == (0.75, "embedding 1,000/1,000 chunks · 100.0/s")
-    assert seen[3] == (0.75, "writing 0/6 files")
+    # Five stages (reading, chunking, embedding, keywords, writing), each a fifth of the bar:
+    # embedding is the third, so it starts at 2/5 and 100 of 1,000 chunks add 0.1/5.
+    assert seen[0] == (0.4, "embedding 0/1,000 chunks")
+    assert seen[1] == (pytest.approx(0.42), "embedding 100/1,000 chunks · 50.0/s · about 18 s left")
+    assert seen[2] == (0.6, "embedding 1,000/1,000 chunks · 100.0/s")
+    assert seen[3] == (0.8, "writing 0/6 files")
 
 
 def test_build_ui_with_a_library_adds_the_articles_tab(library: ui.Library) -> None:
@@ -353,3 +573,7 @@ def test_build_ui_with_a_library_adds_the_articles_tab(library: ui.Library) -> N
     assert table.headers == ui.ARTICLE_HEADERS
     buttons = {p.elem_id for p in parts if isinstance(p, gr.Button)}
     assert {"qa-update", "qa-remove", "qa-send"} <= buttons
+    # The Search options' choices are refreshed on page load and after the tab's update.
+    option_ids = [p._id for p in _option_parts(demo).values()]  # type: ignore[attr-defined]
+    refreshes = [d for d in demo.fns.values() if [b._id for b in d.outputs] == option_ids]
+    assert len(refreshes) == 2
