@@ -37,7 +37,9 @@ from qa.retrieval import MODES
 NOT_YET = "mode {mode} needs the index's keyword part: run `qa index update` on it"
 DEPTH = 10  # metrics are @10
 # hit@k is "at least one relevant item in the top k" (ranx calls it hits@k>0; we report a rate)
-ARTICLE_METRICS = ("hit@1", "hit@4", "hit@10", "recall@10", "mrr@10", "ndcg@10", "map@10", "all@10")
+ARTICLE_METRICS = (
+    "hit@1", "hit@4", "hit@10", "recall@10", "mrr@10", "ndcg@10", "map@10", "all@5", "all@10"
+)  # fmt: skip
 EVIDENCE_METRICS = ("hit@1", "hit@4", "hit@10", "recall@10", "mrr@10", "ndcg@10")
 _RANX_NAMES = {
     "hit@1": "hit_rate@1",
@@ -192,9 +194,10 @@ def ranking_metrics(
     per_query: dict[str, dict[str, float]] = {}
     for name in names:
         if name.startswith("all@"):
-            # all@k (not in ranx): 1 when every relevant id is in the top k, else 0.
+            # all@n (not in ranx): 1 when every relevant id is in the top n, else 0.
+            n = int(name.split("@")[1])
             per_query[name] = {
-                qid: float(set(rel) <= set(run.get(qid, [])[:k])) for qid, rel in qrels.items()
+                qid: float(set(rel) <= set(run.get(qid, [])[:n])) for qid, rel in qrels.items()
             }
         else:
             scores = ranx_run.scores[_ranx_name(name)]
@@ -204,9 +207,12 @@ def ranking_metrics(
 
 def metric_names(k: int = DEPTH) -> list[str]:
     cutoffs = [c for c in (1, 4) if c < k]
-    return [f"hit@{c}" for c in cutoffs] + [
-        f"{m}@{k}" for m in ("hit", "recall", "mrr", "ndcg", "map", "all")
-    ]
+    return (
+        [f"hit@{c}" for c in cutoffs]
+        + [f"{m}@{k}" for m in ("hit", "recall", "mrr", "ndcg", "map")]
+        + ["all@5"] * (5 < k)
+        + [f"all@{k}"]
+    )
 
 
 def _ranx_name(name: str) -> str:
@@ -297,6 +303,11 @@ def answer_figures(outcomes: list[Outcome]) -> dict[str, Any]:
             lambda o: not o.abstained and o.query.answer.casefold() in o.answer.casefold(),
         ),
         "quote_overlaps_evidence": rate(with_facts, quotes_evidence),
+        # retrieval's share of the answer: the gold answer string in one of the top 4 chunks
+        "answer_in_top4_chunks": rate(
+            with_gold,
+            lambda o: any(o.query.answer.casefold() in h.chunk.text.casefold() for h in o.hits[:4]),
+        ),
     }
 
 

@@ -13,9 +13,10 @@ ANSWER_ROWS = (
     ("answerable_answer_rate", "answers when answerable"),
     ("answer_contains_gold", "answer holds the gold answer"),
     ("quote_overlaps_evidence", "a quote overlaps the evidence"),
+    ("answer_in_top4_chunks", "gold answer in the top 4 chunks"),
 )
 LATENCY_ROWS = ("retrieve_p50", "retrieve_p95", "answer_p50", "answer_p95")
-TYPE_COLUMNS = ("hit@1", "hit@10", "mrr@10", "ndcg@10", "all@10")
+TYPE_COLUMNS = ("hit@1", "hit@10", "mrr@10", "ndcg@10", "all@5", "all@10")
 
 
 def _fmt(value: Any, digits: int = 3) -> str:

@@ -25,7 +25,9 @@ from qa.evaluation import (
 from tests.conftest import DATA, ROOT, bbc_lines
 
 runner = CliRunner()
-ARTICLE_KEYS = {"hit@1", "hit@4", "hit@10", "recall@10", "mrr@10", "ndcg@10", "map@10", "all@10"}
+ARTICLE_KEYS = {
+    "hit@1", "hit@4", "hit@10", "recall@10", "mrr@10", "ndcg@10", "map@10", "all@5", "all@10"
+}  # fmt: skip
 
 
 # ---------------------------------------------------------------- metrics, by hand
@@ -55,6 +57,10 @@ def test_article_metrics_match_hand_computed_values() -> None:
     )
     # all@10: every relevant id in the top 10: q1 yes, q2 yes, q3 no, q4 no (e missing)
     assert per["all@10"] == {"q1": 1, "q2": 1, "q3": 0, "q4": 0}
+    # all@5 likewise within the top 5: the same here, every run is shorter than 5
+    assert per["all@5"] == per["all@10"]
+    long_run = {"q2": ["c", "x", "x2", "x3", "x4", "b"]}  # b at rank 6: in the top 10, not 5
+    assert ranking_metrics({"q2": QRELS["q2"]}, long_run)["all@5"] == {"q2": 0}
 
 
 def test_rank_order_is_kept_whatever_the_ids() -> None:
