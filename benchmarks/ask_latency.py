@@ -1,6 +1,6 @@
 """`ask` latency with the model and index loaded: p50/p95 per retrieval mode, in-process.
 
-    python benchmarks/ask_latency.py --index DIR [--questions FILE] [--n 50] [--modes dense,hybrid]
+    python benchmarks/ask_latency.py [--index DIR] [--questions FILE] [--n 50] [--modes dense,hybrid]
 
 The modes are timed in one run, question by question in turn (dense, then hybrid, then the next
 question), so a busy machine slows them alike; the figure to trust is the ratio of each mode's
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -21,7 +22,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 
 from qa.config import Settings  # noqa: E402
+from qa.datasets import load_dataset  # noqa: E402
 from qa.engine import Engine  # noqa: E402
+from qa.evaluation import cache_folder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("embed", "retrieve", "answer")
@@ -29,13 +32,16 @@ STAGES = ("embed", "retrieve", "answer")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--index", type=Path, default=ROOT / ".cache" / "bench-bbc-index")
+    parser.add_argument("--index", type=Path, help="default: the qa eval cache of eval/bbc-dev")
     parser.add_argument("--questions", type=Path, default=ROOT / "eval/bbc-dev/queries.jsonl")
     parser.add_argument("--n", type=int, default=50)
     parser.add_argument("--modes", default="dense,hybrid", help="comma-separated; first = base")
     args = parser.parse_args()
 
-    engine = Engine.load(Settings(index=args.index))
+    index = args.index or cache_folder(Settings(), load_dataset(ROOT / "eval" / "bbc-dev"))
+    if not (index / "CURRENT").is_file():
+        sys.exit(f"No index at {index}: run `qa eval eval/bbc-dev` (or run_all.py) first.")
+    engine = Engine.load(Settings(index=index))
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     lines = args.questions.read_text(encoding="utf-8").splitlines()[: args.n]
     questions = [json.loads(line)["question"] for line in lines]
@@ -52,7 +58,7 @@ def main() -> None:
                 stages[mode][key].append(answer.timings_ms[key])
     base = float(np.percentile(totals[modes[0]], 50))
     result = {
-        "index": args.index.name,
+        "index": index.name,
         "chunks": engine.index.faiss_index.ntotal,
         "questions": len(questions),
         "load_average": round(os.getloadavg()[0], 2),

@@ -11,7 +11,8 @@
    last results/build_speed.json.
 3. Latency and memory (benchmarks/latency.py): ask p50/p95 on the BBC index and on a
    synthetic 10,000-chunk index, and the peak memory of a process that loads the BBC index
-   and answers.
+   and answers; then benchmarks/ask_latency.py: dense against hybrid, question by question
+   in one run, and the ratio of their p50s.
 4. results/SUMMARY.md: the tables, the commands, the machine and its load while measuring.
 
 Each step runs in its own process, so one's memory or threads never skew the next.
@@ -56,7 +57,7 @@ def run(cmd: list[str]) -> float:
 def eval_command(name: str, folder: Path, limit: int | None) -> list[str]:
     out = RESULTS / f"eval-{name}"
     # relative to the repository (steps run there), so reports name no machine's paths
-    cmd = [*QA, "eval", os.path.relpath(folder, ROOT), "--mode", "dense,bm25,hybrid"]
+    cmd = [*QA, "eval", os.path.relpath(folder, ROOT), "--mode", "dense,bm25,rrf,hybrid"]
     cmd += ["--json", f"{out}.json", "--report", f"{out}.md", "--plot", f"{out}.png"]
     return cmd + (["--limit", str(limit)] if limit else [])
 
@@ -70,13 +71,13 @@ def summary(names: list[str]) -> str:
         f"load average {os.getloadavg()[0]:.1f} at the end (other work on the machine slows "
         "the latency figures: compare them only between runs on a quiet machine).",
         "",
-        "## Retrieval (`qa eval`, dense; bm25 and hybrid are not available yet)",
+        "## Retrieval (`qa eval`, every mode; hybrid is the default)",
         "",
-        "| dataset | queries | "
+        "| dataset | mode | queries | "
         + " | ".join(f"article {m}" for m in SHOWN)
         + " | evidence hit@10 | abstains (unanswerable) | answers (answerable) "
         "| answer holds gold | s per 1,000 queries |",
-        "|---" * (len(SHOWN) + 7) + "|",
+        "|---" * (len(SHOWN) + 8) + "|",
     ]
     for name in names:
         path = RESULTS / f"eval-{name}.json"
@@ -94,17 +95,18 @@ def summary(names: list[str]) -> str:
                 _f(r["answer"]["answer_contains_gold"]),
                 f"{r['run']['seconds_per_1000_queries']:.0f}",
             ]
-            lines.append(f"| {name} | {r['n_queries']} | " + " | ".join(cells) + " |")
+            lines.append(f"| {name} | {r['mode']} | {r['n_queries']} | " + " | ".join(cells) + " |")
     lines += ["", "Per-dataset reports (by question type, worst queries): `eval-NAME.md`.", ""]
     build = _load("build_speed.json")
     if build:
         lines += [
             "## Build speed (BBC, 2,225 articles)",
             "",
-            "| chunks | build s | bare model.encode s | ratio | chunks/s |",
-            "|---|---|---|---|---|",
+            "| chunks | build s | bare model.encode s | ratio | chunks/s | keyword share |",
+            "|---|---|---|---|---|---|",
             f"| {build['chunks']} | {build['build_seconds']} | {build['bare_encode_seconds']} | "
-            f"{build['ratio_build_to_bare_encode']} | {build['chunks_per_second']} |",
+            f"{build['ratio_build_to_bare_encode']} | {build['chunks_per_second']} | "
+            f"{build.get('keyword_share_of_build', '–')} |",
             "",
         ]
     lat = _load("latency.json")
@@ -121,6 +123,20 @@ def summary(names: list[str]) -> str:
             f"Peak resident memory of a process that loads the BBC index and answers "
             f"{b['questions']} questions: {b['peak_rss_mib']} MiB (ru_maxrss). Load average "
             f"while measuring: {lat['load_average_1m']}.",
+            "",
+        ]
+    modes = _load("ask_latency.json")
+    if modes and "modes" in modes:
+        lines += [
+            "## Ask latency by mode (one interleaved run, BBC index)",
+            "",
+            "| mode | ask p50 ms | ask p95 ms | p50 ratio to dense |",
+            "|---|---|---|---|",
+            *(
+                f"| {mode} | {m['ask_ms_p50']} | {m['ask_ms_p95']} | "
+                f"{m.get('p50_ratio_to_dense', '–')} |"
+                for mode, m in modes["modes"].items()
+            ),
             "",
         ]
     return "\n".join(lines)
@@ -160,6 +176,7 @@ def main() -> None:
         timings["build_speed"] = run([sys.executable, "benchmarks/build_speed.py"])
     if not args.skip_latency:
         timings["latency"] = run([sys.executable, "benchmarks/latency.py"])
+        timings["ask_latency"] = run([sys.executable, "benchmarks/ask_latency.py"])
     text = summary(list(found))
     (RESULTS / "SUMMARY.md").write_text(text + "\n", encoding="utf-8")
     (RESULTS / "run_all.json").write_text(
