@@ -1,6 +1,6 @@
 """`ask` latency with the model and index loaded: p50/p95 per retrieval mode, in-process.
 
-    python benchmarks/ask_latency.py [--index DIR] [--questions FILE] [--n 50] [--modes dense,hybrid]
+    python benchmarks/ask_latency.py [--index DIR] [--questions FILE] [--n 50] [--modes A,B]
 
 The modes are timed in one run, question by question in turn (dense, then hybrid, then the next
 question), so a busy machine slows them alike; the figure to trust is the ratio of each mode's
