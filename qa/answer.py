@@ -99,7 +99,7 @@ class Scoring:
     # A question that asks for a number, a date or a name needs a sentence that holds one.
     answer_type_bonus: float = 0.04
     answer_type_penalty: float = 0.05
-    margin: float = 0.15  # further quotes must score within this of the best one
+    margin: float = 0.10  # further quotes must score within this of the best one
     # Abstention: the confidence is the best sentence score less this times the share of the
     # question's weight held by its names and numbers that no retrieved passage mentions ("Who
     # won the 2010 World Cup?" over passages that never say 2010).
