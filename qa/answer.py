@@ -99,6 +99,10 @@ class Scoring:
     # A question that asks for a number, a date or a name needs a sentence that holds one.
     answer_type_bonus: float = 0.04
     answer_type_penalty: float = 0.05
+    # A sentence made mostly of the question's own words (a lead that restates what is asked)
+    # brings no answer: less this times how far its share of new content words is below `novel`.
+    restates: float = 0.2
+    novel: float = 0.6
     margin: float = 0.10  # further quotes must score within this of the best one
     # Abstention: the confidence is the best sentence score less this times the share of the
     # question's weight held by its names and numbers that no retrieved passage mentions ("Who
@@ -175,6 +179,13 @@ def confidence(
 _KEY = re.compile(r"(?<![.!?]\s)(?<!^)\b[a-z]*[A-Z][\w’'-]*|\b\d[\d,.]*\b")
 
 
+def novelty(sentence: str, asked: set[str]) -> float:
+    """The share of the sentence's content words (`terms`) that are not among `asked`, the
+    question's: 0 for a sentence that only restates the question, 1 for one all new."""
+    own = terms(sentence)
+    return len(own - asked) / len(own) if own else 0.0
+
+
 def key_terms(question: str) -> set[str]:
     """The `terms` of the question's names and numbers ("2010", "fifa", "iphone")."""
     out: set[str] = set()
@@ -190,6 +201,7 @@ def score_sentences(
     weights = term_weights(index)
     q_weights = {t: weights.idf(t) for t in terms(question)}
     q_total = sum(q_weights.values())
+    q_terms = set(q_weights)
     wanted = answer_type(question)
     q = query.reshape(-1).astype(np.float32)
     seen: set[tuple[str, int]] = set()
@@ -212,6 +224,7 @@ def score_sentences(
             )
             score = scoring.dense * float(cos) + scoring.chunk * hit.dense
             score += scoring.lexical * coverage
+            score -= scoring.restates * max(0.0, scoring.novel - novelty(sentence, q_terms))
             held = None if wanted is None else holds_answer_type(wanted, sentence, question)
             if held is not None:
                 score += scoring.answer_type_bonus if held else -scoring.answer_type_penalty
@@ -268,10 +281,10 @@ def _choose(candidates: list[Candidate], scoring: Scoring) -> list[list[Candidat
             break
         if _text(cand) in quoted:
             continue  # the same sentence in another copy of the story adds nothing
-        same = [g for g in groups if g[0].hit.row == cand.hit.row]
+        # A run of adjacent sentences is one quote; a sentence apart from it in the same
+        # excerpt is a quote of its own (one quote with a gap would not be verbatim).
+        same = [g for g in groups if g[0].hit.row == cand.hit.row and _adjacent(g, cand)]
         if same:
-            if not _adjacent(same[0], cand):
-                continue  # a gap inside one excerpt would not be a verbatim quote
             same[0].append(cand)
             same[0].sort(key=lambda c: c.start)
         else:

@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qa.answer import (
@@ -19,6 +20,7 @@ from qa.answer import (
     counts_what_is_asked,
     holds_answer_type,
     key_terms,
+    novelty,
     terms,
 )
 from qa.chunking import Chunk
@@ -148,6 +150,52 @@ def test_the_same_sentence_from_a_copy_of_the_story_is_quoted_once() -> None:
     one, copy = _hit(), Hit(row=1, chunk=_hit().chunk, score=0.5, rank=2, dense=0.5)
     cands = [Candidate(one, *_SPANS[1], 0.8, holds=True), Candidate(copy, *_SPANS[1], 0.79)]
     assert len(_choose(cands, Scoring(abstain_below=0.5, max_quotes=3))) == 1
+
+
+def test_a_sentence_apart_from_the_best_in_its_excerpt_is_quoted_on_its_own() -> None:
+    """The lead sums up, the answer comes two sentences later in the same excerpt: it is
+    quoted as a second citation of that excerpt, not dropped for the gap between them."""
+    text = "Henman was named player of the year. He reached two semis. Murray was too."
+    spans = ((0, 36), (37, 58), (59, len(text)))
+    chunk = Chunk("a", "a#0", 0, len(text), text, spans)
+    hit = Hit(row=0, chunk=chunk, score=0.5, rank=1, dense=0.5)
+    lead = Candidate(hit, *spans[0], score=0.80, holds=True)
+    answer = Candidate(hit, *spans[2], score=0.75, holds=True)
+    groups = _choose([lead, answer], Scoring(abstain_below=0.5, max_quotes=3))
+    assert [[(c.start, c.end) for c in g] for g in groups] == [[spans[0]], [spans[2]]]
+    # ... within the margin only
+    far = Candidate(hit, *spans[2], score=0.60, holds=True)
+    assert len(_choose([lead, far], Scoring(abstain_below=0.5, max_quotes=3, margin=0.1))) == 1
+
+
+def test_novelty_is_the_share_of_the_sentence_words_the_question_lacks() -> None:
+    asked = terms("Who was named young player of the year by the Lawn Tennis Association?")
+    assert novelty("The Lawn Tennis Association named a young player of the year.", asked) == 0
+    assert novelty("Scotland's Andrew Murray was named young player of the year.", asked) == (
+        pytest.approx(3 / 7)  # scotland, andrew, murray of nam, young, player, year + those
+    )
+    assert novelty("", asked) == 0.0
+
+
+def test_a_sentence_that_restates_the_question_scores_lower() -> None:
+    from qa.answer import score_sentences
+
+    text = "Tennis awards were given. The Lawn Tennis Association named its young player."
+    spans = ((0, 25), (26, len(text)))
+    chunk = Chunk("a", "a#0", 0, len(text), text, spans)
+    hit = Hit(row=0, chunk=chunk, score=0.5, rank=1, dense=0.5)
+    index = _Index("Awards")
+    index.data.articles["a"].text = text
+    index.sentence_offsets = [0]
+    index.data.sentence_vectors = np.ones((2, 2), dtype=np.float32) / np.sqrt(2)
+    query = np.ones(2, dtype=np.float32) / np.sqrt(2)
+    question = "Whom did the Lawn Tennis Association name its young player?"
+    plain = Scoring(abstain_below=0.5, max_quotes=3, restates=0.0)
+    scored = {c.start: c.score for c in score_sentences(question, query, [hit], index, plain)}
+    penalised = Scoring(abstain_below=0.5, max_quotes=3)
+    lower = {c.start: c.score for c in score_sentences(question, query, [hit], index, penalised)}
+    assert lower[26] < scored[26]  # 5 of its 6 content words are the question's
+    assert lower[0] == pytest.approx(scored[0])  # 2 of its 3 are new: above `novel`
 
 
 def test_confidence_drops_for_a_name_no_passage_mentions() -> None:
