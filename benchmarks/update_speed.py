@@ -129,7 +129,8 @@ def main() -> None:
         [*command, "--index", str(settings.index)], capture_output=True, text=True, check=True
     )
     result["cli_change_1_wall_seconds"] = round(time.perf_counter() - started, 2)
-    result["cli_change_1_output"] = done.stdout.strip().splitlines()
+    # the summary names the generation folder: relative to the repository, not this machine
+    result["cli_change_1_output"] = done.stdout.replace(f"{ROOT}/", "").strip().splitlines()
     result["load_average"] = {"start": load_before[0], "end": os.getloadavg()[0]}
 
     change = result["updates"]["change_1"]
