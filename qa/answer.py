@@ -8,6 +8,7 @@ says the articles do not tell, and shows the closest passages as related, not as
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -371,17 +372,23 @@ STOPWORDS = frozenset(
 )
 
 
-def terms(text: str) -> set[str]:
-    """Content words, lower-cased and lightly stemmed, for the lexical overlap signal."""
+@functools.lru_cache(maxsize=1 << 14)
+def terms(text: str) -> frozenset[str]:
+    """Content words, lower-cased and lightly stemmed, for the lexical overlap signal.
+
+    Cached: the same sentences and headlines come back question after question, and this was
+    most of the time spent composing an answer.
+    """
     out = set()
     for word in _WORD.findall(text.lower()):
         word = word.replace(",", "")
         if word in STOPWORDS or len(word) < 2:
             continue
         out.add(_stem(word))
-    return out
+    return frozenset(out)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _stem(word: str) -> str:
     for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word[0].isdigit():
