@@ -25,6 +25,8 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
+# Read at import: the autouse fixture clears QA_* variables before each test runs.
+UPDATE_SCREENSHOT = bool(os.environ.get("QA_UPDATE_SCREENSHOT"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -183,7 +185,7 @@ def test_answer_cites_the_article_and_highlights_the_quote(app: App, page: Page)
 
     shot = page.screenshot(full_page=True)
     (app.tmp / "screenshot.png").write_bytes(shot)
-    if os.environ.get("QA_UPDATE_SCREENSHOT"):  # refresh the README's picture on request only
+    if UPDATE_SCREENSHOT:  # refresh the README's picture on request only
         (ROOT / "docs" / "screenshot.png").write_bytes(shot)
 
 
