@@ -269,9 +269,17 @@ def index_info(
         for key in ("generation", "model", "dimension", "built_at", "corpus"):
             typer.echo(f"{key:>12}: {manifest.get(key)}")
         typer.echo(f"{'chunking':>12}: {json.dumps(manifest.get('chunking'))}")
-        typer.echo(f"{'counts':>12}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
-        from qa.indexing import corpus_changes
+        from qa.indexing import corpus_changes, keyword_params
 
+        kw = manifest.get("keyword")
+        if kw is None:
+            kw_line = "none (dense only): run `qa index update` to add it"
+        else:
+            kw_line = json.dumps({k: kw[k] for k in ("k1", "b", "field") if k in kw})
+            if kw != keyword_params():
+                kw_line += " (other settings than this version's: run `qa index update`)"
+        typer.echo(f"{'keyword':>12}: {kw_line}")
+        typer.echo(f"{'counts':>12}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
         note = corpus_changes(manifest).stale_note()
         typer.echo(f"{'status':>12}: {note or 'up to date with the corpus'}")
 

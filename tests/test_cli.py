@@ -120,6 +120,7 @@ def test_index_info_shows_the_manifest(built: Path) -> None:
     result = runner.invoke(app, ["index", "info", "--index", str(built)])
     assert result.exit_code == 0
     assert "all-MiniLM-L6-v2" in result.output and "1 articles" in result.output
+    assert '"k1": 2.0, "b": 1.0' in result.output  # the keyword part and its settings
     manifest = json.loads(
         runner.invoke(app, ["index", "info", "--index", str(built), "--json"]).output
     )
