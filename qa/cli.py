@@ -102,6 +102,9 @@ def ask(
         questions = _stdin_questions() if question == "-" else [question]
         for q in questions:
             answer = engine.ask(q, k, mode, filters)
+            if answer.abstained and filters:
+                note = f"note: {filters.describe()}; drop them to search every article."
+                typer.echo(note, err=True)
             typer.echo(
                 json.dumps(answer.to_json(), ensure_ascii=False) if as_json else _text(answer)
             )

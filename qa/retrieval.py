@@ -79,6 +79,20 @@ class Filters:
     def __bool__(self) -> bool:
         return bool(self.sources or self.categories or self.since or self.until)
 
+    def describe(self) -> str:
+        """One line naming the active filters, e.g. "Filters active: category = sport · since
+        2005-01-01"; empty when nothing filters. The chat and the CLI both say it."""
+        parts = []
+        if self.sources:
+            parts.append("source = " + ", ".join(self.sources))
+        if self.categories:
+            parts.append("category = " + ", ".join(self.categories))
+        if self.since:
+            parts.append(f"since {self.since}")
+        if self.until:
+            parts.append(f"until {self.until}")
+        return "Filters active: " + " · ".join(parts) if parts else ""
+
     def admits(self, source: str | None, category: str | None, published: str | None) -> bool:
         if self.sources and (source or "").casefold() not in {s.casefold() for s in self.sources}:
             return False

@@ -153,7 +153,7 @@ def render_citation(c: Citation, *, related: bool = False) -> str:
 def render_sources(answer: Answer, filters: Filters = NO_FILTERS) -> str:
     """The Sources panel: the citations, or for an abstention the related passages; a line
     under the heading names the filters the question was asked with, when there were any."""
-    active = filters_line(filters)
+    active = filters.describe()
     note = f'<p class="qa-filters">{_esc(active)}</p>' if active else ""
     if answer.abstained:
         cards = "".join(render_citation(c, related=True) for c in answer.related)
@@ -208,21 +208,6 @@ def read_filters(
     )
 
 
-def filters_line(filters: Filters) -> str:
-    """One line naming the active filters, e.g. "Filters active: category = sport · since
-    2005-01-01"; empty when nothing filters."""
-    parts = []
-    if filters.sources:
-        parts.append("source = " + ", ".join(filters.sources))
-    if filters.categories:
-        parts.append("category = " + ", ".join(filters.categories))
-    if filters.since:
-        parts.append(f"since {filters.since}")
-    if filters.until:
-        parts.append(f"until {filters.until}")
-    return "Filters active: " + " · ".join(parts) if parts else ""
-
-
 def respond(
     ask: Ask,
     message: str,
@@ -257,7 +242,7 @@ def respond(
         reply += f"<br><em>The closest passages are under “{RELATED_HEADING}”.</em>"
     if answer.abstained and filters:
         reply += (
-            f"<br><em>{_esc(filters_line(filters))}. Clear them under Search options to "
+            f"<br><em>{_esc(filters.describe())}. Clear them under Search options to "
             "search every article.</em>"
         )
     history.append({"role": "assistant", "content": reply})

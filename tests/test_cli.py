@@ -160,3 +160,20 @@ def test_help_is_fast_because_nothing_heavy_is_imported() -> None:
 def test_settings_default_to_seeds_and_index() -> None:
     s = Settings.from_env({})
     assert s.corpus == Path("seeds") and s.index == Path("index")
+
+
+def test_ask_takes_a_mode_and_filters(built: Path) -> None:
+    question = "How many people have been detained?"
+    for mode in ("dense", "bm25", "rrf", "hybrid"):
+        result = _ask(built, "--json", "--mode", mode, question)
+        assert result.exit_code == 0, result.output
+        assert "4,000" in json.loads(result.output)["answer"]
+    # The seed article has no date: a date range leaves nothing to answer from, and says so.
+    result = _ask(built, "--json", "--since", "2020-01-01", question)
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["abstained"] is True
+    assert "Filters active: since 2020-01-01" in result.stderr
+    for bad in (["--since", "01/02/2020"], ["--mode", "sparse"]):
+        result = _ask(built, *bad, question)
+        assert result.exit_code == 2
+        assert "YYYY-MM-DD" in result.output or "Unknown mode 'sparse'" in result.output

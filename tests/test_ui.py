@@ -267,9 +267,9 @@ def test_a_bad_date_is_a_message_in_the_chat_and_never_reaches_ask(
 
 
 def test_filters_line_names_each_active_filter() -> None:
-    assert ui.filters_line(NO_FILTERS) == ""
-    assert ui.filters_line(Filters(categories=("sport",))) == "Filters active: category = sport"
-    line = ui.filters_line(Filters(("BBC News", "AP"), ("tech",), "2005-01-01", "2005-06-30"))
+    assert NO_FILTERS.describe() == ""
+    assert Filters(categories=("sport",)).describe() == "Filters active: category = sport"
+    line = Filters(("BBC News", "AP"), ("tech",), "2005-01-01", "2005-06-30").describe()
     assert line == (
         "Filters active: source = BBC News, AP · category = tech · since 2005-01-01 · "
         "until 2005-06-30"
