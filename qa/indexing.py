@@ -1,7 +1,8 @@
 """Build and update an index: read → chunk → embed → write, with progress and a summary.
 
 Each chunk is embedded as "title\\n chunk text" so a passage that says "the firm" still carries
-the story's headline; sentence vectors come from the same pass (see `qa.embedding`).
+the story's headline (unless the headline is boilerplate, shared by many articles: see
+`qa.keyword.boilerplate_templates`); sentence vectors come from the same pass (`qa.embedding`).
 
 `build_index` embeds everything. `update_index` compares the corpus with the current
 generation's manifest by content hash and does only the work that changed: unchanged articles
@@ -24,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from qa import keyword, library, store
+from qa import calibration, keyword, library, store
 from qa.chunking import Chunk, chunk_article
 from qa.config import Settings
 from qa.corpus import Article, CorpusRead, Skipped, read_corpus, read_file
@@ -121,7 +122,7 @@ def chunking_params(settings: Settings) -> dict[str, Any]:
     return {
         "chunk_tokens": settings.chunk_tokens,
         "overlap": settings.chunk_overlap,
-        "title_prefix": True,
+        "title_prefix": "unless boilerplate",
         "splitter": "blingfire",
     }
 
@@ -310,9 +311,19 @@ def _build(
         )  # fmt: skip
 
     t = time.perf_counter()
-    todo = {*changes.added, *changes.changed}
+    # One headline rule for both retrievers: a boilerplate headline is left out of the model's
+    # input as it is out of BM25's field. An unchanged article whose headline changed sides (the
+    # corpus around it grew or shrank) is re-chunked, since its model input changed.
+    boilerplate = keyword.boilerplate_templates([a.title for a in corpus.articles])
+    before = set(previous.data.manifest.get("boilerplate_headlines", [])) if previous else set()
+    flipped = {
+        a.id
+        for a in corpus.articles
+        if (keyword.template(a.title) in before) != (keyword.template(a.title) in boilerplate)
+    }
+    todo = {*changes.added, *changes.changed} | (flipped if previous else set())
     fresh = [a for a in corpus.articles if a.id in todo]
-    chunks_new, texts, spans, failed = _chunk(fresh, settings, embedder, report)
+    chunks_new, texts, spans, failed = _chunk(fresh, settings, embedder, report, boilerplate)
     hashes_new = [text_hash(x, s) for x, s in zip(texts, spans, strict=True)]
     failed_paths = {f.path for f in failed}
     failed_ids = {a.id for a in fresh if _failed_path(a) in failed_paths}
@@ -320,7 +331,7 @@ def _build(
 
     # Which rows come from the cache (old row >= 0) and which are embedded now (-1 - k).
     t = time.perf_counter()
-    old_rows, old_hashes = _cache(previous, embedder) if previous else ({}, ())
+    old_rows, old_hashes = _cache(previous, embedder, before) if previous else ({}, ())
     cache = {h: r for r, h in enumerate(old_hashes)}
     new_by_article: dict[str, list[int]] = {}
     for k, chunk in enumerate(chunks_new):
@@ -372,7 +383,6 @@ def _build(
 
     t = time.perf_counter()
     titles = {a.id: a.title for a in corpus.articles if a.id not in failed_ids}
-    boilerplate = keyword.boilerplate_templates(list(titles.values()))
     keywords = _keyword_index(chunks, kept_rows, titles, boilerplate, previous, report)
     stages["keywords"] = time.perf_counter() - t
 
@@ -391,7 +401,9 @@ def _build(
         "max_seq_length": embedder.max_tokens,
         "chunking": chunking_params(settings),
         "keyword": keyword_params(),
-        "keyword_boilerplate": sorted(boilerplate),
+        "boilerplate_headlines": sorted(boilerplate),
+        # how close off-topic questions come to this index (qa.calibration)
+        "calibration": calibration.measure(vectors, embedder).to_json(),
         "corpus": str(settings.corpus.resolve()),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "counts": {
@@ -449,8 +461,8 @@ def _keyword_index(
 ) -> keyword.KeywordIndex:
     """BM25 over `chunks`: chunks kept from `previous` reuse its tokens, the rest are tokenized.
 
-    A kept chunk is tokenized again when its headline changed sides (boilerplate or not):
-    the corpus it now belongs to decides that, not the article.
+    A kept chunk's headline is on the same side of the boilerplate rule as before (an article
+    whose headline changed sides is re-chunked, so none of its chunks is kept).
     """
     reusable = (
         previous is not None
@@ -458,14 +470,6 @@ def _keyword_index(
         and previous.data.manifest.get("keyword") == keyword_params()
     )
     rows: list[int | list[str] | None] = list(kept_rows) if reusable else [None] * len(chunks)
-    if reusable:
-        before = set(previous.data.manifest.get("keyword_boilerplate", []))  # type: ignore[union-attr]
-        flipped = {
-            aid for aid, t in titles.items() if (keyword.template(t) in before) != (
-                keyword.template(t) in boilerplate
-            )
-        }  # fmt: skip
-        rows = [None if c.article_id in flipped else r for c, r in zip(chunks, rows, strict=True)]
     fresh = [i for i, r in enumerate(rows) if r is None]
     report("keywords", 0, len(fresh))
     texts = [
@@ -497,7 +501,7 @@ def _nothing_to_write(
 
 
 def _cache(
-    previous: store.LoadedIndex, embedder: Embedder
+    previous: store.LoadedIndex, embedder: Embedder, boilerplate: set[str]
 ) -> tuple[dict[str, list[int]], tuple[str, ...]]:
     """Rows of each article in the previous generation, and each row's text hash.
 
@@ -511,7 +515,8 @@ def _cache(
         return rows, previous.data.text_hashes
     articles = previous.data.articles
     ids = list(rows)
-    prefixes = dict(zip(ids, _prefixes([articles[i] for i in ids], embedder), strict=True))
+    heads = _prefixes([articles[i] for i in ids], embedder, boilerplate)
+    prefixes = dict(zip(ids, heads, strict=True))
     hashes = tuple(
         text_hash(*embed_input(articles[c.article_id], c, prefixes[c.article_id][0]))
         for c in previous.data.chunks
@@ -562,12 +567,17 @@ def embed_input(article: Article, chunk: Chunk, prefix: str) -> tuple[str, list[
     return prefix + chunk.text, [(s + shift, e + shift) for s, e in chunk.sentences]
 
 
-def _prefixes(articles: list[Article], embedder: Embedder) -> list[tuple[str, int]]:
+def _prefixes(
+    articles: list[Article], embedder: Embedder, boilerplate: set[str]
+) -> list[tuple[str, int]]:
     """The headline line put before each article's chunks, and its tokens ("" and 0 when the
-    headline is empty or too long)."""
+    headline is empty, too long, or boilerplate: "CNN news quiz 2025-01-10: answer evidence"
+    on 800 articles would pull their vectors together and away from what each one says)."""
     counts = embedder.count_tokens([a.title for a in articles])
     return [
-        (f"{a.title}\n", n) if 0 < n <= TITLE_TOKENS_MAX else ("", 0)
+        (f"{a.title}\n", n)
+        if 0 < n <= TITLE_TOKENS_MAX and keyword.template(a.title) not in boilerplate
+        else ("", 0)
         for a, n in zip(articles, counts, strict=True)
     ]
 
@@ -576,14 +586,19 @@ def chunk_corpus(
     articles: list[Article], settings: Settings, embedder: Embedder, report: Progress
 ) -> tuple[list[Chunk], list[str], list[list[tuple[int, int]]]]:
     """Chunks of every article, the text the model sees for each, and its sentence spans."""
-    chunks, texts, spans, failed = _chunk(articles, settings, embedder, report)
+    boilerplate = keyword.boilerplate_templates([a.title for a in articles])
+    chunks, texts, spans, failed = _chunk(articles, settings, embedder, report, boilerplate)
     if failed:
         raise UsageError(f"Could not chunk {failed[0].path}: {failed[0].reason}")
     return chunks, texts, spans
 
 
 def _chunk(
-    articles: list[Article], settings: Settings, embedder: Embedder, report: Progress
+    articles: list[Article],
+    settings: Settings,
+    embedder: Embedder,
+    report: Progress,
+    boilerplate: set[str],
 ) -> tuple[list[Chunk], list[str], list[list[tuple[int, int]]], list[Skipped]]:
     """`chunk_corpus`, plus the articles that failed as `Skipped` (path `file#article id`):
     one article that cannot be chunked is reported and left out, the others go on."""
@@ -592,7 +607,7 @@ def _chunk(
     spans: list[list[tuple[int, int]]] = []
     failed: list[Skipped] = []
     report("chunking", 0, len(articles))
-    prefixes = _prefixes(articles, embedder)
+    prefixes = _prefixes(articles, embedder, boilerplate)
     for i, (article, (prefix, n_title)) in enumerate(zip(articles, prefixes, strict=True)):
         budget = settings.chunk_tokens - 2 - n_title
         try:
