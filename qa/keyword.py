@@ -1,7 +1,9 @@
 """Keyword retrieval: BM25 (bm25s) over the same chunks as the dense index.
 
-Dense vectors miss exact names, numbers and rare words; BM25 finds them. Words are lower-cased,
-English stopwords dropped and Snowball-stemmed (PyStemmer), the same for chunks and questions.
+Dense vectors miss exact names, numbers and rare words; BM25 finds them. `words` is the one
+notion of a word in the package: lower-cased, English stopwords and question words dropped,
+Snowball-stemmed (PyStemmer), numbers kept whole ("4,000" is "4000"); BM25 indexes it for chunks
+and questions, and answer scoring (`qa.answer`) counts the same words.
 
 Each chunk's tokens are kept beside the BM25 matrix (`tokens.npy`, ids into the vocabulary), so
 an update tokenizes only the chunks of new and changed articles and re-indexes the rest from
@@ -25,14 +27,21 @@ import numpy as np
 # k1 = 2.0 and b = 1.0 (full length normalisation) measured best fused with dense on both dev
 # sets (benchmarks/retrieval_variants.py): a long chunk that mentions a word once in passing
 # should not outrank a short one about it.
-PARAMS = {"k1": 2.0, "b": 1.0, "method": "lucene", "stemmer": "english", "stopwords": "en+qa"}
+PARAMS = {
+    "k1": 2.0,
+    "b": 1.0,
+    "method": "lucene",
+    "stemmer": "english",
+    "stopwords": "en+qa",
+    "numbers": "whole",
+}
 # bm25s's 33 English stopwords ("en") leave in the words questions are made of: "What did the
 # company say about it?" would match every chunk holding "did", "say" or "about".
 QUESTION_WORDS = frozenset(
     """about above after again against all also am any because been before being below between
     both can could did do does doing down during each few from further had has have having he her
-    here hers him his how i its itself just me more most my nor now off once only other our out
-    over own same she should so some than them those through too under until up very we were
+    here hers him his how i its itself just many me more most much my nor now off once only other
+    our out over own same she should so some than them those through too under until up very we were
     what when where which while who whom whose why would you your said says say tell told
     according""".split()
 )
@@ -46,6 +55,9 @@ TOKENS = "tokens.npy"  # flat token ids, chunk after chunk
 OFFSETS = "token_offsets.npy"  # chunk i owns tokens[offsets[i]:offsets[i + 1]]
 VOCAB = "tokens.vocab.json"
 _DIGITS = re.compile(r"\d+")
+# Words of two or more letters or digits (bm25s's own pattern), and numbers with their thousands
+# separators and decimals, which that pattern would cut into "4" and "000".
+_WORD = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)+|\b\w\w+\b")
 
 
 @functools.cache
@@ -53,6 +65,23 @@ def _stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_EN
 
     return frozenset(STOPWORDS_EN) | QUESTION_WORDS
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def words(text: str, stopwords: frozenset[str] | None = None) -> tuple[str, ...]:
+    """The stemmed content words of `text` in order, as BM25 and answer scoring see them.
+
+    Cached: the same sentences and headlines come back question after question. `stopwords`
+    defaults to ours (bm25s's English list and `QUESTION_WORDS`).
+    """
+    stop = _stopwords() if stopwords is None else stopwords
+    found = [w.replace(",", "") for w in _WORD.findall(text.lower())]
+    return tuple(_stem(w) for w in found if w not in stop)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _stem(word: str) -> str:
+    return _stemmer().stemWord(word)
 
 
 @dataclass(frozen=True)
@@ -72,6 +101,15 @@ class KeywordIndex:
         for word, i in self.vocab.items():
             words[i] = word
         return words
+
+    def doc_freq(self, word: str) -> int:
+        """How many chunks hold `word` (a `words` item): its column's length in the BM25
+        matrix, so document frequencies are stored with the index, never recounted."""
+        i = self.vocab.get(word)
+        if i is None:
+            return 0
+        indptr = self.model.scores["indptr"]
+        return int(indptr[i + 1] - indptr[i])
 
 
 def keyword_text(title: str, chunk_text: str, boilerplate: Collection[str] = ()) -> str:
@@ -93,22 +131,12 @@ def boilerplate_templates(titles: Sequence[str]) -> set[str]:
 
 
 def tokenize(texts: Sequence[str], stopwords: Collection[str] | None = None) -> list[list[str]]:
-    """Stemmed content words of each text, as BM25 sees them (questions and chunks alike).
+    """`words` of each text, as lists: what BM25 indexes (questions and chunks alike).
 
-    `stopwords` defaults to ours (bm25s's English list and `QUESTION_WORDS`); benchmarks pass
-    bm25s's own list for a plain BM25.
+    Benchmarks pass bm25s's own stopword list for a plain BM25.
     """
-    import bm25s
-
-    if not texts:
-        return []
-    return bm25s.tokenize(
-        list(texts),
-        stopwords=list(_stopwords() if stopwords is None else stopwords),
-        stemmer=_stemmer(),
-        return_ids=False,
-        show_progress=False,
-    )
+    stop = None if stopwords is None else frozenset(stopwords)
+    return [list(words(text, stop)) for text in texts]
 
 
 def build(token_lists: Sequence[list[str]]) -> KeywordIndex:
@@ -187,6 +215,7 @@ def _index(ids: list[list[int]], vocab: dict[str, int]) -> KeywordIndex:
     return KeywordIndex(model, vocab, flat, offsets)
 
 
+@functools.cache
 def _stemmer() -> Any:
     import Stemmer
 
