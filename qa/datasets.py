@@ -5,12 +5,19 @@ Two layouts are read as they are:
 - **native** (the folders under `eval/` and `../shared/eval/`): `queries.jsonl` with one
   `{"id", "question", "answer", "type", "evidence": [{"article_id", "fact"}]}` per line (an empty
   `evidence` list marks a question the corpus cannot answer), and `corpus.jsonl` beside it or
-  named by `dataset.json` (`{"name", "corpus": "relative/path.jsonl"}`).
+  named by `dataset.json`: `{"name", "corpus": "relative/path.jsonl" or a list of such paths,
+  "queries": "another/queries.jsonl", "held_out": true}`, every key optional.
 - **BEIR**: `corpus.jsonl` (`_id`, `title`, `text`), `queries.jsonl` (`_id`, `text`) and
   `qrels/test.tsv` (`query-id  corpus-id  score`, a header line). Only queries with a positive
   judgement are evaluated, as in BEIR itself; BEIR has no evidence sentences and no gold answers.
 
-Relevance is binary: a query's relevant set is its evidence articles.
+Relevance is binary: a query's relevant set is its evidence articles (`Query.relevant`, the one
+place it is defined).
+
+**Tune and test halves.** Every query belongs to one half by a fixed rule on its text
+(`split_of`), so a set can be tuned on one half and reported on the other, and the halves never
+change as code changes. A dataset whose `dataset.json` says `"held_out": true` was written to
+be tested on only: it has no tune half, and asking for one is an error.
 """
 
 from __future__ import annotations
@@ -18,12 +25,19 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from qa.errors import UsageError
 
 QRELS_FILES = ("test.tsv", "dev.tsv", "train.tsv")  # BEIR splits, in the order we look for them
+SPLITS = ("all", "tune", "test")
+
+
+def split_of(question: str) -> str:
+    """ "tune" or "test": the parity of the second byte of sha256(question). (RealTime QA's own
+    dev/test rule uses the first byte's, so its dev half splits evenly by this one.)"""
+    return "test" if hashlib.sha256(question.encode("utf-8")).digest()[1] % 2 else "tune"
 
 
 @dataclass(frozen=True)
@@ -44,39 +58,61 @@ class Query:
     def answerable(self) -> bool:
         return bool(self.evidence)
 
+    @property
+    def relevant(self) -> dict[str, int]:
+        """The relevance judgements: `{article id: 1}` for each evidence article."""
+        return {ev.article_id: 1 for ev in self.evidence}
+
+    @property
+    def facts(self) -> tuple[Evidence, ...]:
+        """The evidence items that quote a sentence."""
+        return tuple(ev for ev in self.evidence if ev.fact)
+
 
 @dataclass(frozen=True)
 class Dataset:
     name: str
     folder: Path
-    corpus: Path
+    corpora: tuple[Path, ...]  # the corpus files (or folders) its articles come from
     layout: str  # "native" or "beir"
     queries: list[Query]
     # Evidence that names an article the corpus lacks: (query id, article id). Filled by
     # `check_evidence`; such evidence is dropped from the judgements, never fatal.
     unknown_evidence: list[tuple[str, str]] = field(default_factory=list)
+    held_out: bool = False  # written to be tested on only (see the module's docstring)
+    split: str = "all"  # which queries `queries` holds: all, or the tune or test half
 
     @property
     def has_facts(self) -> bool:
-        return any(ev.fact for q in self.queries for ev in q.evidence)
+        return any(q.facts for q in self.queries)
 
     def qrels(self) -> dict[str, dict[str, int]]:
         """`{query id: {article id: 1}}` for the answerable queries (ranx needs non-empty sets)."""
-        return {q.id: {ev.article_id: 1 for ev in q.evidence} for q in self.queries if q.answerable}
+        return {q.id: q.relevant for q in self.queries if q.answerable}
 
 
-def load_dataset(folder: Path) -> Dataset:
-    """Read a dataset folder (native or BEIR layout); a bad one raises `UsageError`."""
+def load_dataset(folder: Path, split: str = "all") -> Dataset:
+    """Read a dataset folder (native or BEIR layout), keeping the queries of `split`; a bad one
+    raises `UsageError`."""
     folder = Path(folder)
+    if split not in SPLITS:
+        raise UsageError(f"Unknown split {split!r}: use one of {', '.join(SPLITS)}.")
     if not folder.is_dir():
         raise UsageError(
             f"Dataset folder {folder} does not exist: give a folder that holds "
             "queries.jsonl and corpus.jsonl."
         )
     meta = _read_meta(folder)
-    corpus = (folder / meta["corpus"]).resolve() if meta.get("corpus") else folder / "corpus.jsonl"
-    queries_path = folder / "queries.jsonl"
-    for path, what in ((queries_path, "queries"), (corpus, "corpus")):
+    named = meta.get("corpus") or "corpus.jsonl"
+    corpora = tuple((folder / p).resolve() for p in ([named] if isinstance(named, str) else named))
+    queries_path = (folder / meta.get("queries", "queries.jsonl")).resolve()
+    held_out = bool(meta.get("held_out"))
+    if held_out and split == "tune":
+        raise UsageError(
+            f"Dataset {folder} is held out (dataset.json): it has no tune half, by design. "
+            "Tune on another set; evaluate this one with --split all or test."
+        )
+    for path, what in ((queries_path, "queries"), *((c, "corpus") for c in corpora)):
         if not path.exists():
             raise UsageError(
                 f"Dataset {folder}: the {what} file {path} is missing. A dataset folder holds "
@@ -96,7 +132,9 @@ def load_dataset(folder: Path) -> Dataset:
             raise UsageError(f"Dataset {folder}: query id {q.id!r} appears twice.")
         seen.add(q.id)
     name = str(meta.get("name") or folder.resolve().name)
-    return Dataset(name, folder, corpus, layout, queries)
+    if split != "all" and not held_out:
+        queries = [q for q in queries if split_of(q.question) == split]
+    return Dataset(name, folder, corpora, layout, queries, held_out=held_out, split=split)
 
 
 def check_evidence(dataset: Dataset, article_ids: set[str]) -> Dataset:
@@ -113,18 +151,19 @@ def check_evidence(dataset: Dataset, article_ids: set[str]) -> Dataset:
         if q.evidence and not evidence:
             continue
         kept.append(Query(q.id, q.question, q.type, q.answer, evidence))
-    return Dataset(dataset.name, dataset.folder, dataset.corpus, dataset.layout, kept, unknown)
+    return replace(dataset, queries=kept, unknown_evidence=unknown)
 
 
-def corpus_digest(path: Path) -> str:
+def corpus_digest(paths: tuple[Path, ...]) -> str:
     """sha256 of the corpus bytes (of every file, sorted by path, for a folder)."""
     digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
-        digest.update(str(file.relative_to(path) if path.is_dir() else "").encode())
-        with open(file, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
+    for path in paths:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            digest.update(str(file.relative_to(path) if path.is_dir() else "").encode())
+            with open(file, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
     return digest.hexdigest()
 
 
@@ -180,6 +219,12 @@ def _read_meta(folder: Path) -> dict:
         raise UsageError(f"{path}: not valid JSON ({e.msg}, line {e.lineno}).") from None
     if not isinstance(meta, dict):
         raise UsageError(f'{path}: expected a JSON object like {{"corpus": "..."}}.')
+    corpus, queries = meta.get("corpus"), meta.get("queries")
+    paths_ok = isinstance(corpus, list) and corpus and all(isinstance(c, str) for c in corpus)
+    if corpus is not None and not (isinstance(corpus, str) or paths_ok):
+        raise UsageError(f'{path}: "corpus" must be a relative path or a list of them.')
+    if queries is not None and not isinstance(queries, str):
+        raise UsageError(f'{path}: "queries" must be a relative path.')
     return meta
 
 
