@@ -322,6 +322,12 @@ def eval_(
     ),
     plot: Annotated[Path | None, typer.Option("--plot", help="Write a PNG plot.")] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="First N queries.")] = None,
+    split: Annotated[
+        str,
+        typer.Option(
+            "--split", help="all, or the tune or test half (a fixed rule on each question)."
+        ),
+    ] = "all",
     k: Annotated[int, typer.Option("-k", min=1, help="Metric cutoff (articles).")] = 10,
     baseline: Annotated[
         Path | None, typer.Option("--baseline", help="A --json file to hold the line against.")
@@ -335,8 +341,8 @@ def eval_(
 ) -> None:
     """Measure retrieval and answers on a dataset; the index is cached, never your index/.
 
-    Example: qa eval eval/bbc-dev --json out.json --report out.md --plot out.png
-    Gate:    qa eval eval/seed --baseline eval/baselines/seed.json --max-drop 0.01
+    Example: qa eval eval/bbc-dev --split test --json out.json --report out.md --plot out.png
+    Gate:    qa eval eval/seed-test --baseline eval/baselines/seed-test.json --max-drop 0.01
     """
     from qa.datasets import load_dataset
     from qa.evaluation import evaluate_dataset, public, read_baseline, regressions
@@ -347,13 +353,14 @@ def eval_(
         settings = settings_for(eval_cache=cache)
         given = mode or [settings.mode]
         modes = [m.strip() for value in given for m in value.split(",") if m.strip()]
-        data = load_dataset(dataset)
+        data = load_dataset(dataset, split)
         old = read_baseline(baseline) if baseline else None
         with _progress_bar() as progress:
             results = evaluate_dataset(settings, data, modes, k=k, limit=limit, progress=progress)
         print_table(results)
         command = f"qa eval {dataset} " + " ".join(f"--mode {m}" for m in modes) + f" -k {k}"
         command += f" --limit {limit}" if limit else ""
+        command += f" --split {split}" if split != "all" else ""
         out = [public(r) for r in results]
         if json_file:
             json_file.write_text(

@@ -28,11 +28,10 @@ class Settings:
     # dense, bm25, rrf or hybrid (see qa.retrieval); hybrid measured best on every set we have
     mode: str = "hybrid"
     max_quotes: int = 3  # sentences an answer may quote
-    # Confidence under which the answer abstains: the best sentence score less a penalty for
-    # the question's names and numbers that no retrieved passage mentions (qa.answer.confidence).
-    # benchmarks/calibrate.py on BBC dev (hybrid): 0.50 answers 99 % of answerable questions
-    # and abstains on 82 % of unanswerable ones.
-    abstain_below: float = 0.50
+    # Confidence (the fitted probability that an answer is right, `qa.answer.confidence`) under
+    # which the answer abstains. None: the threshold fitted with the model (qa/answer_model.json),
+    # the same for every corpus; a number overrides it.
+    abstain_below: float | None = None
     examples: str = ""  # example questions for the chat, separated by "|"
     # Where `qa eval` keeps one index per evaluated corpus (never the user's `index`).
     eval_cache: Path = Path(".cache/eval")
@@ -47,7 +46,9 @@ class Settings:
         for field in fields(cls):
             raw = environ.get(f"QA_{field.name.upper()}")
             if raw is not None and raw != "":
-                values[field.name] = _parse(field.name, raw, type(getattr(cls(), field.name)))
+                default = getattr(cls(), field.name)
+                kind = float if default is None else type(default)  # the one optional: a float
+                values[field.name] = _parse(field.name, raw, kind)
         return cls(**values)
 
     def with_(self, **changes: object) -> Settings:

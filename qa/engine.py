@@ -14,8 +14,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from qa import store
-from qa.answer import Answer, Scoring, compose
+from qa import calibration, store
+from qa import model as answer_model
+from qa.answer import Answer, Policy, compose
 from qa.config import Settings
 from qa.embedding import Embedder
 from qa.errors import QAError, UsageError
@@ -39,7 +40,7 @@ class Engine:
         store.read_manifest(settings.index)
         embedder = embedder or Embedder.load(settings.model)
         index = store.load(settings.index, manifest_expectations(settings, embedder))
-        return cls(settings, embedder, index)
+        return cls(settings, embedder, _calibrated(index, embedder))
 
     def refresh(self) -> store.LoadedIndex:
         """The index to answer from: the generation CURRENT names, loaded when it is new.
@@ -62,16 +63,23 @@ class Engine:
         except QAError as error:
             self._failed, self.problem = name, str(error)
         else:
-            self.index, self.problem, self._failed = loaded, None, None
+            self.index, self.problem, self._failed = _calibrated(loaded, self.embedder), None, None
         finally:
             self._swap.release()
         return self.index
 
     @property
-    def scoring(self) -> Scoring:
-        return Scoring(
-            max_quotes=self.settings.max_quotes, abstain_below=self.settings.abstain_below
-        )
+    def policy(self) -> Policy:
+        """How answers are chosen: the settings' limits, the fitted model's thresholds unless
+        QA_ABSTAIN_BELOW overrides the abstention one."""
+        return Policy(max_quotes=self.settings.max_quotes, threshold=self.threshold)
+
+    @property
+    def threshold(self) -> float:
+        """The confidence under which answers abstain: QA_ABSTAIN_BELOW, else the model's."""
+        if self.settings.abstain_below is not None:
+            return self.settings.abstain_below
+        return answer_model.load().threshold
 
     @property
     def modes(self) -> tuple[Mode, ...]:
@@ -96,9 +104,7 @@ class Engine:
         filters: Filters = NO_FILTERS,
     ) -> tuple[np.ndarray, list[Hit]]:
         """The question's vector and its top-k chunks: retrieval alone, for evaluation."""
-        index = self.refresh()
-        query = self.embedder.encode_query(question)
-        hits = retrieve(index, query, question, k or self.settings.top_k, self.mode(mode), filters)
+        _, query, hits, _ = self._retrieve(question, k, mode, filters)
         return query, hits
 
     def ask(
@@ -112,22 +118,27 @@ class Engine:
         question = question.strip()
         if not question:
             raise UsageError("The question is empty: type a question about the articles.")
-        index = self.refresh()  # one generation for the whole question, even if a swap comes
+        index, query, hits, timings = self._retrieve(question, k, mode, filters)
+        t = time.perf_counter()
+        answer = compose(question, query, hits, index, self.policy)
+        timings["answer"] = round((time.perf_counter() - t) * 1000, 2)
+        timings["total"] = round(sum(timings.values()), 2)
+        return replace(answer, timings_ms=timings)
+
+    def _retrieve(
+        self, question: str, k: int | None, mode: str | None, filters: Filters
+    ) -> tuple[store.LoadedIndex, np.ndarray, list[Hit], dict[str, float]]:
+        """One generation for the whole question (even if a swap comes meanwhile), the
+        question's vector, its top-k chunks, and what embedding and retrieval took."""
+        index = self.refresh()
         chosen = self.mode(mode)
         t0 = time.perf_counter()
         query = self.embedder.encode_query(question)
         t1 = time.perf_counter()
         hits = retrieve(index, query, question, k or self.settings.top_k, chosen, filters)
         t2 = time.perf_counter()
-        answer = compose(question, query, hits, index, self.scoring)
-        t3 = time.perf_counter()
-        timings = {
-            "embed": round((t1 - t0) * 1000, 2),
-            "retrieve": round((t2 - t1) * 1000, 2),
-            "answer": round((t3 - t2) * 1000, 2),
-            "total": round((t3 - t0) * 1000, 2),
-        }
-        return replace(answer, timings_ms=timings)
+        timings = {"embed": round((t1 - t0) * 1000, 2), "retrieve": round((t2 - t1) * 1000, 2)}
+        return index, query, hits, timings
 
     def facets(self) -> dict[str, list[str]]:
         """What the filters can choose from: sources, categories, first and last dates."""
@@ -154,6 +165,13 @@ class Engine:
             f"{articles} article{'s' if articles != 1 else ''} · {counts.get('chunks', 0)} "
             f"passages · built {m.get('built_at', '?')[:16].replace('T', ' ')} · {m.get('model')}"
         )
+
+
+def _calibrated(index: store.LoadedIndex, embedder: Embedder) -> store.LoadedIndex:
+    """The index with its background measured, when its manifest predates keeping it."""
+    if index.background is not None:
+        return index
+    return replace(index, background=calibration.measure(index.data.vectors, embedder))
 
 
 def _shorten(title: str, words: int = 9) -> str:

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
+import shutil
 import time
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,15 +63,17 @@ Progress = Callable[[str, int, int], None]
 
 
 def cache_folder(settings: Settings, dataset: Dataset) -> Path:
-    """`<eval_cache>/<name>-<key>`: the key hashes the corpus bytes and the index settings."""
+    """`<eval_cache>/<corpus name>-<key>`: the key hashes the corpus bytes and the index
+    settings, so datasets over the same corpus (BBC dev, tune and test) share one index."""
     key = {
-        "corpus": corpus_digest(dataset.corpus),
+        "corpus": corpus_digest(dataset.corpora),
         "model": settings.model,
         "chunking": chunking_params(settings),
         "format": store.FORMAT_VERSION,
     }
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", dataset.name).strip("-") or "dataset"
+    name = "+".join(p.parent.name if p.stem == "corpus" else p.stem for p in dataset.corpora)
+    safe = re.sub(r"[^A-Za-z0-9._+-]+", "-", name).strip("-") or "corpus"
     return settings.eval_cache / f"{safe}-{digest}"
 
 
@@ -79,7 +83,7 @@ def ensure_index(
     """Settings pointing at the dataset's cached index, built first when missing; and whether
     it was built now. The user's own `settings.index` is never read or written."""
     folder = cache_folder(settings, dataset)
-    cached = settings.with_(corpus=dataset.corpus, index=folder)
+    cached = settings.with_(corpus=_corpus_path(dataset, folder), index=folder)
     try:
         manifest = store.read_manifest(folder)
         if manifest.get("model") == settings.model and manifest.get("chunking") == (
@@ -94,6 +98,23 @@ def ensure_index(
     folder.mkdir(parents=True, exist_ok=True)
     build_index(cached, embedder, progress)
     return cached, True
+
+
+def _corpus_path(dataset: Dataset, folder: Path) -> Path:
+    """The dataset's corpus as one path: itself, or for several files a folder of copies of
+    them beside the cached index ("the seed article among the BBC stories")."""
+    if len(dataset.corpora) == 1:
+        return dataset.corpora[0]
+    joined = folder.with_name(folder.name + ".corpus")
+    if not joined.is_dir():
+        tmp = folder.with_name(f".tmp-{folder.name}.corpus")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        for n, part in enumerate(dataset.corpora):
+            target = tmp / f"{n:02d}-{part.name}"
+            (shutil.copytree if part.is_dir() else shutil.copy2)(part, target)
+        tmp.rename(joined)
+    return joined
 
 
 # ---------------------------------------------------------------- modes
@@ -120,19 +141,33 @@ class Outcome:
     hits: list[Any]  # the chunk ranking (`qa.retrieval.Hit`), best first
     abstained: bool
     answer: str
-    quotes: list[tuple[str, str]]  # (article id, quoted text) of each citation
+    # (article id, quoted text) of each citation it would give, in order, abstaining or not:
+    # the risk–coverage curve asks how right answers would be at every threshold
+    offered: list[tuple[str, str]]
+    confidence: float  # the answer's confidence (the probability it is right)
     retrieve_ms: float  # embedding the question + the search
     answer_ms: float  # the whole answer: retrieval + composing it
+
+    @property
+    def quotes(self) -> list[tuple[str, str]]:
+        """The quotes the user sees: none when it abstained."""
+        return [] if self.abstained else self.offered
 
 
 def run_queries(
     engine: Any, queries: list[Query], mode: str, k: int, progress: Progress | None = None
 ) -> list[Outcome]:
-    """Every query through retrieval and `compose`, as `Engine.ask` does, timed in-process."""
-    from qa.answer import compose
+    """Every query through retrieval and `compose`, as `Engine.ask` does, timed in-process.
+
+    `compose` runs with abstention off and its confidence is then held against the threshold,
+    which is what `compose` itself does, so the quotes an abstention withheld are known too.
+    """
+    from qa.answer import NOT_FOUND, compose
 
     depth = max(5 * k, 50)  # chunks to fetch so that about k distinct articles remain
     report = progress or (lambda stage, done, total: None)
+    threshold = engine.threshold
+    offer = replace(engine.policy, threshold=-math.inf)
     outcomes = []
     if queries:  # warm-up: the first call pays one-time allocations, not a user's latency
         _retrieve(engine, queries[0].question, depth, mode)
@@ -140,18 +175,19 @@ def run_queries(
         t0 = time.perf_counter()
         vector, hits = _retrieve(engine, q.question, depth, mode)
         t1 = time.perf_counter()
-        answer = compose(
-            q.question, vector, hits[: engine.settings.top_k], engine.index, engine.scoring
-        )
+        answer = compose(q.question, vector, hits[: engine.settings.top_k], engine.index, offer)
         t2 = time.perf_counter()
+        conf = answer.confidence
+        abstained = conf is None or conf.value < threshold
         outcomes.append(
             Outcome(
                 query=q,
                 articles=collapse(hits),
                 hits=hits,
-                abstained=answer.abstained,
-                answer=answer.text,
-                quotes=[(c.article_id, c.quote) for c in answer.citations],
+                abstained=abstained,
+                answer=NOT_FOUND if abstained else answer.text,
+                offered=[(c.article_id, c.quote) for c in answer.citations],
+                confidence=conf.value if conf else 0.0,
                 retrieve_ms=(t1 - t0) * 1000,
                 answer_ms=(t2 - t0) * 1000,
             )
@@ -246,7 +282,7 @@ def evidence_run(outcome: Outcome, k: int) -> tuple[dict[str, int], list[str]]:
     for itself (`~rank`, never relevant), so ranks stay chunk ranks. A chunk holds a fact when
     its article matches and its text contains the fact after whitespace normalisation; a chunk
     holding two new facts takes two places (rare: the second fact is ranked one lower)."""
-    facts = [ev for ev in outcome.query.evidence if ev.fact]
+    facts = outcome.query.facts
     relevant = {f"fact{j}": 1 for j in range(len(facts))}
     ranking: list[str] = []
     for rank, hit in enumerate(outcome.hits[:k], start=1):
@@ -263,8 +299,9 @@ def evidence_run(outcome: Outcome, k: int) -> tuple[dict[str, int], list[str]]:
 
 
 def quote_overlaps(quote: str, fact: str, min_chars: int = 60) -> bool:
-    """A quote overlaps a fact when they share a run of `min_chars` characters (or the whole
-    of the shorter one) after whitespace normalisation."""
+    """A quote holds a fact when they share a run of `min_chars` characters (or the whole of
+    the shorter one) after whitespace normalisation: the one definition of "quoted", used by
+    `qa eval`, the calibration and fitting scripts and the tests."""
     from difflib import SequenceMatcher
 
     a, b = normalise(quote).casefold(), normalise(fact).casefold()
@@ -274,40 +311,88 @@ def quote_overlaps(quote: str, fact: str, min_chars: int = 60) -> bool:
     return m.size >= min(min_chars, len(a), len(b))
 
 
+def facts_quoted(query: Query, quotes: list[tuple[str, str]]) -> list[bool]:
+    """For each evidence fact of the query: whether a quote of the same article holds it."""
+    return [
+        any(art == ev.article_id and quote_overlaps(text, ev.fact) for art, text in quotes)
+        for ev in query.facts
+    ]
+
+
+def is_right(query: Query, quotes: list[tuple[str, str]]) -> bool:
+    """An answer (its quotes; none when it abstained) is right for an answerable query when
+    the gold answer string is in the quoted text (case-insensitive); a question over two or
+    more articles, or one with no gold answer, needs every fact quoted instead."""
+    if not quotes or not query.answerable:
+        return False
+    if len(query.relevant) > 1 or not query.answer:
+        found = facts_quoted(query, quotes)
+        return bool(found) and all(found)
+    return query.answer.casefold() in " ".join(text for _, text in quotes).casefold()
+
+
+def single_article(query: Query) -> bool:
+    return len(query.relevant) == 1
+
+
+def risk_coverage(outcomes: list[Outcome]) -> dict[str, Any]:
+    """The risk–coverage curve of the confidence: answering the most confident share of the
+    questions (coverage), the share of those answers that are wrong (risk; an answer to an
+    unanswerable question is wrong), and its area (AURC: lower is better)."""
+    ranked = sorted(outcomes, key=lambda o: -o.confidence)
+    wrong = np.array([not is_right(o.query, o.offered) for o in ranked], float)
+    if not len(wrong):
+        return {"coverage": [], "risk": [], "aurc": None, "answered": None}
+    n = np.arange(1, len(wrong) + 1)
+    risk = np.cumsum(wrong) / n
+    return {
+        "coverage": [round(float(c), 4) for c in n / len(wrong)],
+        "risk": [round(float(r), 4) for r in risk],
+        "confidence": [round(o.confidence, 4) for o in ranked],
+        "aurc": round(float(risk.mean()), 4),
+        "answered": round(sum(not o.abstained for o in outcomes) / len(outcomes), 4),
+    }
+
+
 def answer_figures(outcomes: list[Outcome]) -> dict[str, Any]:
     """Answer level: abstention on unanswerable queries, answering and being right otherwise."""
     unanswerable = [o for o in outcomes if not o.query.answerable]
     answerable = [o for o in outcomes if o.query.answerable]
+    single = [o for o in answerable if single_article(o.query)]
+    multi = [o for o in answerable if not single_article(o.query)]
+    answered_single = [o for o in single if not o.abstained]
     with_gold = [o for o in answerable if o.query.answer]
-    with_facts = [o for o in answerable if any(ev.fact for ev in o.query.evidence)]
+    with_facts = [o for o in answerable if o.query.facts]
 
     def rate(items: list[Outcome], test: Callable[[Outcome], bool]) -> float | None:
         return round(sum(map(test, items)) / len(items), 4) if items else None
-
-    def quotes_evidence(o: Outcome) -> bool:
-        return any(
-            art == ev.article_id and quote_overlaps(quote, ev.fact)
-            for art, quote in o.quotes
-            for ev in o.query.evidence
-            if ev.fact
-        )
 
     return {
         "n_answerable": len(answerable),
         "n_unanswerable": len(unanswerable),
         "null_abstain_rate": rate(unanswerable, lambda o: o.abstained),
         "answerable_answer_rate": rate(answerable, lambda o: not o.abstained),
+        # not abstained, and the gold answer in the quotes (every fact, over two articles)
+        "right": rate(answerable, lambda o: is_right(o.query, o.quotes)),
+        "single_right": rate(single, lambda o: is_right(o.query, o.quotes)),
+        "multi_right": rate(multi, lambda o: is_right(o.query, o.quotes)),
+        # of the answered single-article questions: the first quote alone is right, or any one
+        "first_quote_right": rate(answered_single, lambda o: is_right(o.query, o.quotes[:1])),
+        "any_quote_right": rate(
+            answered_single, lambda o: any(is_right(o.query, [q]) for q in o.quotes)
+        ),
         # case-insensitive: the gold answer string inside the answer text (abstaining fails)
         "answer_contains_gold": rate(
             with_gold,
             lambda o: not o.abstained and o.query.answer.casefold() in o.answer.casefold(),
         ),
-        "quote_overlaps_evidence": rate(with_facts, quotes_evidence),
+        "quote_overlaps_evidence": rate(with_facts, lambda o: any(facts_quoted(o.query, o.quotes))),
         # retrieval's share of the answer: the gold answer string in one of the top 4 chunks
         "answer_in_top4_chunks": rate(
             with_gold,
             lambda o: any(o.query.answer.casefold() in h.chunk.text.casefold() for h in o.hits[:4]),
         ),
+        "aurc": risk_coverage(outcomes)["aurc"],
     }
 
 
@@ -315,19 +400,14 @@ def summarise(
     dataset: Dataset, mode: str, outcomes: list[Outcome], k: int = DEPTH
 ) -> dict[str, Any]:
     """The `qa eval --json` object of one mode (see ../shared/DESIGN.md), from its outcomes."""
-    qrels = {
-        o.query.id: {ev.article_id: 1 for ev in o.query.evidence}
-        for o in outcomes
-        if o.query.answerable
-    }  # unanswerable queries count only in abstention
+    # unanswerable queries count only in abstention
+    qrels = {o.query.id: o.query.relevant for o in outcomes if o.query.answerable}
     article = (
         ranking_metrics(qrels, {o.query.id: [a for a, _ in o.articles] for o in outcomes}, k)
         if qrels
         else {}
     )
-    fact_runs = {
-        o.query.id: evidence_run(o, k) for o in outcomes if any(ev.fact for ev in o.query.evidence)
-    }
+    fact_runs = {o.query.id: evidence_run(o, k) for o in outcomes if o.query.facts}
     evidence = (
         ranking_metrics(
             {q: rel for q, (rel, _) in fact_runs.items()},
@@ -353,6 +433,7 @@ def summarise(
     full = [o.answer_ms for o in outcomes]
     return {
         "dataset": dataset.name,
+        "split": dataset.split,
         "mode": mode,
         "available": True,
         "n_queries": len(outcomes),
@@ -367,6 +448,7 @@ def summarise(
             "answerable_answer_rate": answers["answerable_answer_rate"],
         },
         "answer": answers,
+        "risk_coverage": risk_coverage(outcomes),
         "latency_ms": {
             "retrieve_p50": _pct(retrieve, 50),
             "retrieve_p95": _pct(retrieve, 95),
@@ -391,7 +473,7 @@ def failures(outcomes: list[Outcome], k: int = DEPTH) -> dict[str, Any]:
     """
     listed = []
     for o in outcomes:
-        gold = {ev.article_id for ev in o.query.evidence}
+        gold = set(o.query.relevant)
         ranked = [a for a, _ in o.articles]
         missing = gold - set(ranked[:k])
         if not missing:
@@ -477,7 +559,7 @@ def evidence_coverage(dataset: Dataset, index: Any) -> dict[str, int]:
     chunks_of: dict[str, list[str]] = {}
     for chunk in index.data.chunks:
         chunks_of.setdefault(chunk.article_id, []).append(normalise(chunk.text))
-    facts = [ev for q in dataset.queries for ev in q.evidence if ev.fact]
+    facts = [ev for q in dataset.queries for ev in q.facts]
     in_article = in_chunk = 0
     for ev in facts:
         article = index.data.articles.get(ev.article_id)
@@ -549,15 +631,11 @@ def evaluate_dataset(
                 "model": settings.model,
                 "chunk_tokens": settings.chunk_tokens,
                 "top_k": settings.top_k,
-                "abstain_below": settings.abstain_below,
+                "abstain_below": engine.threshold,
             },
         }
         result["dataset_problems"] = problems
-        result["_qrels"] = {
-            o.query.id: {ev.article_id: 1 for ev in o.query.evidence}
-            for o in outcomes
-            if o.query.answerable
-        }
+        result["_qrels"] = {o.query.id: o.query.relevant for o in outcomes if o.query.answerable}
         result["_run"] = {o.query.id: [a for a, _ in o.articles] for o in outcomes}
         results.append(result)
     significance(results)
@@ -573,8 +651,9 @@ def public(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def regressions(results: list[dict[str, Any]], baseline: Any, max_drop: float) -> list[str]:
-    """One line per article-level metric that fell by more than `max_drop` from the baseline
-    (a `qa eval --json` file: one object or a list), matched by mode."""
+    """One line per article-level or answer-level metric (`ANSWER_GATED`) that fell by more
+    than `max_drop` from the baseline (a `qa eval --json` file: one object or a list), matched
+    by mode."""
     old_by_mode = {
         b.get("mode"): b
         for b in (baseline if isinstance(baseline, list) else [baseline])
@@ -591,24 +670,44 @@ def regressions(results: list[dict[str, Any]], baseline: Any, max_drop: float) -
         old = old_by_mode.get(new["mode"])
         if not old or not old.get("available", True) or not new.get("available"):
             continue
-        if old.get("dataset") != new["dataset"] or old.get("n_queries") != new["n_queries"]:
+        same = ("dataset", "n_queries", "split")
+        if any(old.get(key, "all") != new.get(key, "all") for key in same):
             raise UsageError(
-                f"The baseline was made on {old.get('dataset')!r} with {old.get('n_queries')} "
-                f"queries, this run is {new['dataset']!r} with {new['n_queries']}: compare like "
-                "with like (same dataset, no --limit)."
+                f"The baseline was made on {old.get('dataset')!r} ({old.get('split', 'all')}) "
+                f"with {old.get('n_queries')} queries, this run is {new['dataset']!r} "
+                f"({new.get('split', 'all')}) with {new['n_queries']}: compare like with like "
+                "(same dataset and split, no --limit)."
             )
-        before = (old.get("metrics") or {}).get("article") or {}
-        after = new["metrics"]["article"] or {}
-        for name, value in before.items():
-            now = after.get(name)
-            if value is None or now is None:
-                continue
-            if value - now > max_drop + 1e-9:
-                lines.append(
-                    f"{new['mode']} article {name} dropped from {value:.4f} to {now:.4f} "
-                    f"(by {value - now:.4f}, more than {max_drop})"
-                )
+        levels = {
+            "article": ((old.get("metrics") or {}).get("article"), new["metrics"]["article"]),
+            "answer": (_gated(old.get("answer")), _gated(new.get("answer"))),
+        }
+        for level, (before, after) in levels.items():
+            for name, value in (before or {}).items():
+                now = (after or {}).get(name)
+                if value is None or now is None:
+                    continue
+                if value - now > max_drop + 1e-9:
+                    lines.append(
+                        f"{new['mode']} {level} {name} dropped from {value:.4f} to {now:.4f} "
+                        f"(by {value - now:.4f}, more than {max_drop})"
+                    )
     return lines
+
+
+# Answer-level figures the gate holds (higher is better for each).
+ANSWER_GATED = (
+    "right",
+    "single_right",
+    "multi_right",
+    "first_quote_right",
+    "null_abstain_rate",
+    "answerable_answer_rate",
+)
+
+
+def _gated(answer: dict[str, Any] | None) -> dict[str, Any]:
+    return {name: (answer or {}).get(name) for name in ANSWER_GATED}
 
 
 def read_baseline(path: Path) -> Any:

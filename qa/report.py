@@ -11,6 +11,12 @@ from rich.table import Table
 ANSWER_ROWS = (
     ("null_abstain_rate", "abstains when unanswerable"),
     ("answerable_answer_rate", "answers when answerable"),
+    ("right", "answered right (answerable)"),
+    ("single_right", "single-article right"),
+    ("multi_right", "multi-article right (every fact quoted)"),
+    ("first_quote_right", "first quote right (answered, single)"),
+    ("any_quote_right", "some quote right (answered, single)"),
+    ("aurc", "risk–coverage area (lower is better)"),
     ("answer_contains_gold", "answer holds the gold answer"),
     ("quote_overlaps_evidence", "a quote overlaps the evidence"),
     ("answer_in_top4_chunks", "gold answer in the top 4 chunks"),
@@ -80,7 +86,7 @@ def print_table(results: list[dict], console: Console | None = None) -> None:
             console.print(f"[yellow]{r['reason']}[/yellow]")
     for r in _available(results):
         types = Table(title=f"{r['mode']}: by question type")
-        for col in ("type", "n", *TYPE_COLUMNS, "abstain", "answered"):
+        for col in ("type", "n", *TYPE_COLUMNS, "abstain", "answered", "right"):
             types.add_column(col, justify="left" if col == "type" else "right")
         for kind, row in r["by_type"].items():
             art = row["article"] or {}
@@ -90,6 +96,7 @@ def print_table(results: list[dict], console: Console | None = None) -> None:
                 *(_fmt(art.get(c)) for c in TYPE_COLUMNS),
                 _fmt(row["answer"]["null_abstain_rate"]),
                 _fmt(row["answer"]["answerable_answer_rate"]),
+                _fmt(row["answer"]["right"]),
             )
         console.print(types)
         run = r["run"]
@@ -135,14 +142,17 @@ def markdown(results: list[dict], command: str = "") -> str:
     for r in _available(results):
         out += [f"## {r['mode']}: by question type", ""]
         out += [
-            "| type | n | " + " | ".join(TYPE_COLUMNS) + " | abstains | answers | holds gold |",
-            "|---" * (len(TYPE_COLUMNS) + 5) + "|",
+            "| type | n | " + " | ".join(TYPE_COLUMNS) + " | abstains | answers | right | "
+            "first quote right | holds gold |",
+            "|---" * (len(TYPE_COLUMNS) + 7) + "|",
         ]
         for kind, row in r["by_type"].items():
             art, ans = row["article"] or {}, row["answer"]
             cells = [_fmt(art.get(c)) for c in TYPE_COLUMNS] + [
                 _fmt(ans["null_abstain_rate"]),
                 _fmt(ans["answerable_answer_rate"]),
+                _fmt(ans["right"]),
+                _fmt(ans["first_quote_right"]),
                 _fmt(ans["answer_contains_gold"]),
             ]
             out.append(f"| {kind} | {row['n_queries']} | " + " | ".join(cells) + " |")
@@ -190,7 +200,8 @@ def markdown(results: list[dict], command: str = "") -> str:
 
 
 def plot(results: list[dict], path: Path) -> None:
-    """Three panels: article metrics by mode; hit@1, MRR@10, all@10 by question type; latency."""
+    """Four panels: article metrics by mode; hit@1, MRR@10, all@10 by question type; the
+    risk–coverage curve of the answers' confidence; latency."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display
@@ -198,7 +209,7 @@ def plot(results: list[dict], path: Path) -> None:
     import numpy as np
 
     done = _available(results)
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
+    fig, axes = plt.subplots(1, 4, figsize=(21, 4.8))
     title = f"{results[0]['dataset']}: {results[0]['n_queries']} queries"
     fig.suptitle(
         title
@@ -227,6 +238,18 @@ def plot(results: list[dict], path: Path) -> None:
     ax.set_title("article level, by question type")
     ax.legend(loc="upper right", ncols=max(1, len(bars) // 2))
     ax = axes[2]
+    for r in done:
+        curve = r.get("risk_coverage") or {}
+        if curve.get("coverage"):
+            line = ax.plot(curve["coverage"], curve["risk"], label=f"{r['mode']}")[0]
+            ax.axvline(curve["answered"], color=line.get_color(), linestyle=":", linewidth=1)
+    ax.set_xlabel("coverage: share of questions answered, most confident first")
+    ax.set_ylabel("risk: share of those answers wrong")
+    ax.set_ylim(0, 1)
+    ax.set_title("risk–coverage (dotted: the threshold)")
+    if done:
+        ax.legend()
+    ax = axes[3]
     for r in done:
         per = r.get("_per_query", {})
         for key, style in (("retrieve_ms", "--"), ("answer_ms", "-")):

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from qa import keyword
+from qa.calibration import Background
 from qa.chunking import Chunk
 from qa.corpus import Article
 from qa.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing
@@ -68,6 +69,9 @@ class LoadedIndex:
     data: IndexData
     faiss_index: Any
     sentence_offsets: np.ndarray  # (n_chunks + 1,) int64: chunk i owns sentence rows o[i]:o[i+1]
+    # How close off-topic questions come to this index (`qa.calibration`): the manifest's, or
+    # measured by `Engine.load` for an index built before it was kept; None until then.
+    background: Background | None = None
 
     @property
     def keyword(self) -> keyword.KeywordIndex | None:
@@ -246,7 +250,11 @@ def load(root: Path, expect: dict[str, Any]) -> LoadedIndex:
     vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d))
     hashes = hashes if all(hashes) else ()
     data = IndexData(manifest, articles, chunks, vectors, sentence_vectors, hashes, keywords)
-    return LoadedIndex(gen, data, index, offsets)
+    try:
+        background = Background.from_json(manifest["calibration"])
+    except (KeyError, TypeError, ValueError):
+        background = None  # an index from before it was kept: measured when loaded
+    return LoadedIndex(gen, data, index, offsets, background)
 
 
 def _chunk_row(c: Chunk, text_hash: str | None = None) -> dict[str, Any]:

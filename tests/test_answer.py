@@ -1,4 +1,4 @@
-"""Extractive answers: verbatim quotes, [n] markers, abstention, and quality floors."""
+"""Extractive answers: the signals, the fitted model, quote choice, abstention, and floors."""
 
 from __future__ import annotations
 
@@ -9,45 +9,68 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.answer import (
-    NOT_FOUND,
-    Candidate,
-    Scoring,
-    TermWeights,
-    _choose,
-    answer_type,
-    confidence,
-    counts_what_is_asked,
-    holds_answer_type,
-    key_terms,
-    novelty,
-    terms,
-)
+from qa import keyword
+from qa import model as answer_model
+from qa.answer import NOT_FOUND, Policy, Scored, choose
 from qa.chunking import Chunk
 from qa.config import Settings
+from qa.datasets import load_dataset
 from qa.engine import Engine
+from qa.evaluation import is_right
+from qa.features import (
+    CONFIDENCE,
+    SENTENCE,
+    Question,
+    Sentence,
+    TermWeights,
+    analyse,
+    answer_items,
+    answer_type,
+    counts_what_is_asked,
+    focus_terms,
+    holds_answer_type,
+    key_terms,
+    near_focus,
+    novelty,
+    term_weights,
+    terms,
+    withheld,
+)
 from qa.indexing import build_index
 from qa.retrieval import Hit
-from tests.conftest import DATA, ROOT, write_bbc_subset
+from tests.conftest import ROOT, write_bbc_subset
+
+# ---------------------------------------------------------------- one notion of a word
 
 
-def _questions(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+def test_answer_scoring_counts_the_words_bm25_indexes() -> None:
+    text = "More than 4,000 people were detained by the authorities, and $1.13bn was spent."
+    assert terms(text) == set(keyword.tokenize([text])[0])
+    assert {"4000", "1.13", "detain", "author"} <= terms(text)
+    assert terms("How many people were detained?") == {"peopl", "detain"}  # "how many": asking
 
 
-def _right(answer, evidence: list[dict]) -> bool:
-    return any(
-        c.article_id == ev["article_id"] and (c.quote in ev["fact"] or ev["fact"] in c.quote)
-        for c in answer.citations
-        for ev in evidence
-    )
+def test_document_frequencies_are_the_bm25_matrix_s(seed_engine: Engine) -> None:
+    """Stored with the index, and equal to a recount over the chunks' keyword text."""
+    index = seed_engine.index
+    stored = term_weights(index)
+    counted = TermWeights.of([keyword.keyword_text(index.data.articles[c.article_id].title, c.text)
+                              for c in index.data.chunks])  # fmt: skip
+    assert stored.n_docs == counted.n_docs == len(index.data.chunks)
+    for word in ("kazakhstan", "csto", "tokayev", "troop", "elbasi", "zebra"):
+        assert stored.doc_freq(word) == counted.doc_freq(word), word
 
 
-def test_terms_drop_stopwords_and_stem() -> None:
-    assert terms("How many people were detained by the authorities?") == {
-        "people", "detain", "authority",
-    }  # fmt: skip
-    assert "4000" in terms("More than 4,000 people")
+def test_idf_weighs_rare_words_most_and_unseen_like_the_rarest() -> None:
+    weights = TermWeights.of(["Tokayev spoke to the troops.", "The troops left.", "Troops."])
+    # BM25 IDF, log(1 + (N - df + 0.5) / (df + 0.5)) with N = 3:
+    # troop (df 3): log(1 + 0.5/3.5) = 0.134; tokayev (df 1): log(1 + 2.5/1.5) = 0.981
+    assert weights.idf("troop") == pytest.approx(0.1335, abs=1e-3)
+    assert weights.idf("tokayev") == pytest.approx(0.9808, abs=1e-3)
+    assert weights.idf("nowhere") == weights.idf("tokayev")
+
+
+# ---------------------------------------------------------------- what a question asks
 
 
 @pytest.mark.parametrize(
@@ -83,6 +106,17 @@ def test_holds_answer_type() -> None:
     assert not holds_answer_type("reason", "He left on Monday.", "Why did he go?")
 
 
+def test_a_year_question_wants_a_year_and_a_day_question_a_day() -> None:
+    sentence = "On Saturday the spokesman said he was still in the capital."
+    assert holds_answer_type("date", sentence, "When did the spokesman speak?")
+    assert not holds_answer_type("date", sentence, "In what year was the capital renamed?")
+    assert answer_items("date", "It was renamed in 2019.", "In what year was it renamed?") == [
+        (18, 22)  # "2019"
+    ]
+    assert not holds_answer_type("date", "It fell in 2019.", "On what day did the airport fall?")
+    assert holds_answer_type("date", "It fell on 5 March.", "On what day did the airport fall?")
+
+
 def test_counts_what_is_asked() -> None:
     question = "How many identity fraud cases did the FTC record in 2004?"
     assert counts_what_is_asked("The biggest slice of the 246,570 ID fraud cases", question)
@@ -91,65 +125,113 @@ def test_counts_what_is_asked() -> None:
 
 
 def test_key_terms_are_names_and_numbers_not_the_opening_word() -> None:
-    assert key_terms("Who won the 2010 FIFA World Cup?") == {"2010", "fifa", "world", "cup"}
-    assert key_terms("What did Apple announce about the iPhone?") == {"apple", "iphone"}
+    assert key_terms("Who won the 2010 FIFA World Cup?") == terms("2010 FIFA World Cup")
+    assert key_terms("What did Apple announce about the iPhone?") == terms("Apple iPhone")
     assert key_terms("What is the boiling point of water?") == set()
 
 
-def test_idf_weighs_rare_words_most_and_unseen_like_the_rarest() -> None:
-    weights = TermWeights.of(["Tokayev spoke to the troops.", "The troops left.", "Troops."])
-    # BM25 IDF, log(1 + (N - df + 0.5) / (df + 0.5)) with N = 3:
-    # troop (df 3): log(1 + 0.5/3.5) = 0.134; tokayev (df 1): log(1 + 2.5/1.5) = 0.981
-    assert weights.idf("troop") == pytest.approx(0.1335, abs=1e-3)
-    assert weights.idf("tokayev") == pytest.approx(0.9808, abs=1e-3)
-    assert weights.idf("nowhere") == weights.idf("tokayev")
+def test_the_focus_is_the_wh_phrase() -> None:
+    assert focus_terms("How much profit did Travelers make in 2004?") == terms("profit")
+    assert focus_terms("Which country's rating sits one level above India's?") == terms(
+        "country's rating sits one"
+    )
+    assert focus_terms("What did Tokayev say?") == set()
 
 
-# ---------------------------------------------------------------- selection and abstention, faked
+def test_near_focus_finds_the_asked_item_beside_the_focus_word() -> None:
+    q = analyse("How much profit did Travelers make in 2004?", TermWeights.of([]))
+    assert near_focus(q, "Travelers had sales of $5.2bn in 2004 and made a profit of $901m.")
+    assert not near_focus(q, "Citigroup sold the arm to Metlife for $11.5bn (£6.1bn) in 2005.")
+
+
+def test_withheld_says_the_thing_is_not_known() -> None:
+    assert withheld("The company didn’t give details of its investment.")
+    assert withheld("It was sold for an undisclosed sum.")
+    assert withheld("He is keeping the plot a closely guarded secret.")
+    assert not withheld("The company gave details of its investment.")
+
+
+def test_novelty_is_the_share_of_the_sentence_words_the_question_lacks() -> None:
+    asked = set(terms("Who was named young player of the year by the Lawn Tennis Association?"))
+    assert novelty("The Lawn Tennis Association named a young player of the year.", asked) == 0
+    assert novelty("Scotland's Andrew Murray was named young player of the year.", asked) == (
+        pytest.approx(3 / 7)  # scotland, andrew, murray of those 3 + named, young, player, year
+    )
+    assert novelty("", asked) == 0.0
+
+
+# ---------------------------------------------------------------- the fitted model
+
+
+def test_the_shipped_model_matches_the_features_and_says_what_it_was_fitted_on() -> None:
+    fitted = answer_model.load()
+    assert set(fitted.sentence.features) <= set(SENTENCE)
+    assert set(fitted.confidence.features) <= set(CONFIDENCE)
+    assert 0 < fitted.threshold < 1 and fitted.margin > 0
+    assert fitted.fitted["script"] == "benchmarks/fit_answer.py"
+    for spec in fitted.fitted["on"]:  # never a held-out set, never a test half
+        folder, _, split = spec.partition(":")
+        assert split != "test"
+        if (ROOT / folder).is_dir() and (ROOT / folder / "queries.jsonl").exists():
+            assert not load_dataset(ROOT / folder).held_out, spec
+
+
+def test_a_model_fitted_on_other_features_is_refused_with_the_fix(tmp_path: Path) -> None:
+    from qa.errors import ModelUnavailable
+
+    data = json.loads(answer_model.MODEL_FILE.read_text(encoding="utf-8"))
+    data["sentence"]["features"][0] = "no_such_signal"
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ModelUnavailable, match="fit_answer.py"):
+        answer_model.load.__wrapped__(path)
+
+
+# ---------------------------------------------------------------- choosing the quotes, faked
 
 _TEXT = "Japan's tycoon was arrested on Thursday. Yoshiaki Tsutsumi was once the richest man."
 _SPANS = ((0, 40), (41, len(_TEXT)))
 
 
-class _Index:
-    """Just what `_choose` and `confidence` read of a LoadedIndex."""
-
-    def __init__(self, title: str = "Japanese tycoon arrested") -> None:
-        from types import SimpleNamespace
-
-        article = SimpleNamespace(id="a", title=title, text=_TEXT)
-        self.folder = Path(f"/nowhere/{title}")
-        self.data = SimpleNamespace(articles={"a": article})
+def _sentence(hit: Hit, k: int, holds: bool | None = True, headline: str = "") -> Sentence:
+    s, e = hit.chunk.sentences[k]
+    return Sentence(hit, s, e, k, holds, terms(headline))
 
 
-def _hit(chunk_id: str = "a#0", start: int = 0) -> Hit:
-    chunk = Chunk("a", chunk_id, start, len(_TEXT), _TEXT[start:], _SPANS)
-    return Hit(row=0, chunk=chunk, score=0.5, rank=1, dense=0.5)
+def _hit(article: str = "a", row: int = 0, text: str = _TEXT, spans=_SPANS) -> Hit:
+    chunk = Chunk(article, f"{article}#0", 0, len(text), text, spans)
+    return Hit(row=row, chunk=chunk, score=0.5, rank=row + 1, dense=0.5)
+
+
+def _scored(question: str, sentences: list[Sentence], scores: list[float]) -> Scored:
+    q = analyse(question, TermWeights.of([]))
+    s = np.asarray(scores, dtype=np.float32)
+    x = np.zeros((len(sentences), len(SENTENCE)), np.float32)
+    return Scored(q, sentences, x, s, np.argsort(-s, kind="stable"))
+
+
+POLICY = Policy(max_quotes=3, margin=1.0, part_margin=3.0)
 
 
 def test_a_lead_sentence_is_quoted_with_the_next_one() -> None:
     hit = _hit()
-    lead = Candidate(hit, *_SPANS[0], score=0.8, holds=True)
-    nxt = Candidate(hit, *_SPANS[1], score=0.5, holds=True)
-    groups = _choose([lead, nxt], Scoring(abstain_below=0.5, max_quotes=3))
-    assert [(c.start, c.end) for c in groups[0]] == list(_SPANS)
+    scored = _scored("Who was arrested?", [_sentence(hit, 0), _sentence(hit, 1)], [5.0, 1.0])
+    assert choose(scored, POLICY) == [[0, 1]]
     # ... but not a next sentence that lacks what the question asks for
-    groups = _choose([lead, Candidate(hit, *_SPANS[1], 0.5, holds=False)], Scoring(0.5, 3))
-    assert len(groups[0]) == 1
+    lacking = [_sentence(hit, 0), _sentence(hit, 1, holds=False)]
+    assert choose(_scored("Who was arrested?", lacking, [5.0, 1.0]), POLICY) == [[0]]
 
 
 def test_a_sentence_that_opens_no_story_is_quoted_alone() -> None:
     hit = _hit()
-    second = Candidate(hit, *_SPANS[1], score=0.8, holds=True)
-    first = Candidate(hit, *_SPANS[0], score=0.1, holds=True)
-    groups = _choose([second, first], Scoring(abstain_below=0.5, max_quotes=3))
-    assert groups == [[second]]
+    scored = _scored("Who was rich?", [_sentence(hit, 1), _sentence(hit, 0)], [5.0, 1.0])
+    assert choose(scored, POLICY) == [[0]]
 
 
 def test_the_same_sentence_from_a_copy_of_the_story_is_quoted_once() -> None:
-    one, copy = _hit(), Hit(row=1, chunk=_hit().chunk, score=0.5, rank=2, dense=0.5)
-    cands = [Candidate(one, *_SPANS[1], 0.8, holds=True), Candidate(copy, *_SPANS[1], 0.79)]
-    assert len(_choose(cands, Scoring(abstain_below=0.5, max_quotes=3))) == 1
+    one, copy = _hit("a", 0), _hit("b", 1)
+    scored = _scored("Who was rich?", [_sentence(one, 1), _sentence(copy, 1)], [5.0, 4.9])
+    assert choose(scored, POLICY) == [[0]]
 
 
 def test_a_sentence_apart_from_the_best_in_its_excerpt_is_quoted_on_its_own() -> None:
@@ -157,57 +239,30 @@ def test_a_sentence_apart_from_the_best_in_its_excerpt_is_quoted_on_its_own() ->
     quoted as a second citation of that excerpt, not dropped for the gap between them."""
     text = "Henman was named player of the year. He reached two semis. Murray was too."
     spans = ((0, 36), (37, 58), (59, len(text)))
-    chunk = Chunk("a", "a#0", 0, len(text), text, spans)
-    hit = Hit(row=0, chunk=chunk, score=0.5, rank=1, dense=0.5)
-    lead = Candidate(hit, *spans[0], score=0.80, holds=True)
-    answer = Candidate(hit, *spans[2], score=0.75, holds=True)
-    groups = _choose([lead, answer], Scoring(abstain_below=0.5, max_quotes=3))
-    assert [[(c.start, c.end) for c in g] for g in groups] == [[spans[0]], [spans[2]]]
+    hit = _hit(text=text, spans=spans)
+    lead, answer = _sentence(hit, 0), _sentence(hit, 2)
+    assert choose(_scored("Who?", [lead, answer], [5.0, 4.5]), POLICY) == [[0], [1]]
     # ... within the margin only
-    far = Candidate(hit, *spans[2], score=0.60, holds=True)
-    assert len(_choose([lead, far], Scoring(abstain_below=0.5, max_quotes=3, margin=0.1))) == 1
+    assert choose(_scored("Who?", [lead, answer], [5.0, 3.5]), POLICY) == [[0]]
 
 
-def test_novelty_is_the_share_of_the_sentence_words_the_question_lacks() -> None:
-    asked = terms("Who was named young player of the year by the Lawn Tennis Association?")
-    assert novelty("The Lawn Tennis Association named a young player of the year.", asked) == 0
-    assert novelty("Scotland's Andrew Murray was named young player of the year.", asked) == (
-        pytest.approx(3 / 7)  # scotland, andrew, murray of nam, young, player, year + those
-    )
-    assert novelty("", asked) == 0.0
+def test_a_question_about_two_things_quotes_the_article_for_each() -> None:
+    """The best quote names Henman; another article's sentence holds Murray, the part of the
+    question it lacks: it is quoted too, though outside the ordinary margin."""
+    text_a, text_b = "Tim Henman is 30 years old.", "Andy Murray is 17 years old."
+    henman = _sentence(_hit("a", 0, text_a, ((0, len(text_a)),)), 0, headline="Henman")
+    murray = _sentence(_hit("b", 1, text_b, ((0, len(text_b)),)), 0, headline="Murray")
+    other = _sentence(_hit("c", 2, "Rain fell.", ((0, 10),)), 0)
+    question = "How old are Tim Henman and Andy Murray?"
+    assert choose(_scored(question, [henman, other, murray], [5.0, 4.8, 2.5]), POLICY) == [
+        [0], [1], [2]
+    ]  # fmt: skip
+    assert choose(_scored(question, [henman, murray], [5.0, 2.5]), POLICY) == [[0], [1]]
+    # ... but not a sentence that adds none of the missing names
+    assert choose(_scored(question, [henman, other], [5.0, 2.5]), POLICY) == [[0]]
 
 
-def test_a_sentence_that_restates_the_question_scores_lower() -> None:
-    from qa.answer import score_sentences
-
-    text = "Tennis awards were given. The Lawn Tennis Association named its young player."
-    spans = ((0, 25), (26, len(text)))
-    chunk = Chunk("a", "a#0", 0, len(text), text, spans)
-    hit = Hit(row=0, chunk=chunk, score=0.5, rank=1, dense=0.5)
-    index = _Index("Awards")
-    index.data.articles["a"].text = text
-    index.sentence_offsets = [0]
-    index.data.sentence_vectors = np.ones((2, 2), dtype=np.float32) / np.sqrt(2)
-    query = np.ones(2, dtype=np.float32) / np.sqrt(2)
-    question = "Whom did the Lawn Tennis Association name its young player?"
-    plain = Scoring(abstain_below=0.5, max_quotes=3, restates=0.0)
-    scored = {c.start: c.score for c in score_sentences(question, query, [hit], index, plain)}
-    penalised = Scoring(abstain_below=0.5, max_quotes=3)
-    lower = {c.start: c.score for c in score_sentences(question, query, [hit], index, penalised)}
-    assert lower[26] < scored[26]  # 5 of its 6 content words are the question's
-    assert lower[0] == pytest.approx(scored[0])  # 2 of its 3 are new: above `novel`
-
-
-def test_confidence_drops_for_a_name_no_passage_mentions() -> None:
-    hit, scoring = _hit(), Scoring(abstain_below=0.5, max_quotes=3)
-    best = [Candidate(hit, *_SPANS[1], score=0.7)]
-    known = confidence("Who is Yoshiaki Tsutsumi?", best, [hit], _Index(), scoring)
-    assert known.missing_keys == () and known.value == pytest.approx(0.7)
-    unknown = confidence("Who is Tsutsumi's wife Akiko?", best, [hit], _Index(), scoring)
-    assert unknown.missing_keys == ("akiko",)
-    assert 0 < unknown.missing_share < 1
-    assert unknown.value == pytest.approx(0.7 - unknown.missing_share, abs=1e-3)
-    assert confidence("Who?", [], [], _Index(), scoring).value < 0
+# ---------------------------------------------------------------- real answers, seed index
 
 
 def test_answer_quotes_verbatim_with_markers(seed_engine: Engine) -> None:
@@ -220,38 +275,43 @@ def test_answer_quotes_verbatim_with_markers(seed_engine: Engine) -> None:
     for c in answer.citations:
         assert c.excerpt[c.quote_start : c.quote_end] == c.quote
         assert c.quote in answer.text and c.excerpt in article.text
+    conf = answer.to_json()["confidence"]
+    assert conf["value"] >= conf["threshold"] == answer_model.load().threshold
 
 
 def test_abstention_offers_related_passages(seed_engine: Engine) -> None:
     answer = seed_engine.ask("Who won the 2022 FIFA World Cup?")
     assert answer.abstained and answer.text == NOT_FOUND and not answer.citations
     assert 1 <= len(answer.related) <= 3
+    assert answer.confidence.value < answer.confidence.threshold
+    assert set(answer.confidence.missing_keys) >= {"2022", "fifa"}
 
 
-def test_a_question_on_the_story_about_names_it_never_mentions_abstains(
-    seed_engine: Engine,
-) -> None:
-    """Close to the seed story (troops sent to Kazakhstan), but no passage names Belarus or
-    2020: the score alone would answer, the missing key terms make it abstain."""
-    from qa.answer import score_sentences
-
-    question = "How many troops did Belarus send to Kazakhstan in 2020?"
-    query, hits = seed_engine.search(question, mode="dense")
-    scoring = seed_engine.scoring
-    candidates = score_sentences(question, query, hits, seed_engine.index, scoring)
-    conf = confidence(question, candidates, hits, seed_engine.index, scoring)
-    assert conf.missing_keys == ("2020", "belaru")
-    assert conf.best >= scoring.abstain_below > conf.value
-    assert seed_engine.ask(question).abstained
+def test_the_threshold_setting_overrides_the_model_s(seed_settings: Settings, embedder) -> None:
+    question = "Who won the 2022 FIFA World Cup?"
+    never = Engine.load(seed_settings.with_(abstain_below=0.0), embedder)
+    assert not never.ask(question).abstained
+    always = Engine.load(seed_settings.with_(abstain_below=1.01), embedder)
+    answer = always.ask("When was the CSTO founded?")
+    assert answer.abstained and answer.to_json()["confidence"]["threshold"] == 1.01
 
 
-def test_seed_question_set_quality_floor(seed_engine: Engine) -> None:
-    """The calibration set: most answerable questions quote the gold sentence, unrelated
-    questions all abstain. Figures are reported by benchmarks/calibrate.py."""
-    questions = _questions(DATA / "seed_questions.jsonl")
-    answerable = [q for q in questions if q["evidence"]]
-    right = sum(_right(seed_engine.ask(q["question"]), q["evidence"]) for q in answerable)
-    assert right / len(answerable) >= 0.6, f"{right}/{len(answerable)} answered right"
+def _right(engine: Engine, row: dict) -> bool:
+    from qa.datasets import Evidence, Query
+
+    evidence = tuple(Evidence(ev["article_id"], ev.get("fact")) for ev in row["evidence"])
+    query = Query(row["id"], row["question"], row["type"], row.get("answer"), evidence)
+    answer = engine.ask(row["question"])
+    return is_right(query, [(c.article_id, c.quote) for c in answer.citations])
+
+
+def test_seed_tune_set_quality_floor(seed_engine: Engine) -> None:
+    """The seed tune set (fitted on): most answerable questions right, unrelated questions
+    refused. The held-out figures come from `qa eval eval/seed-test` (see the README)."""
+    rows = [json.loads(line) for line in (ROOT / "eval/seed-tune/queries.jsonl").open()]
+    answerable = [r for r in rows if r["evidence"]]
+    right = sum(_right(seed_engine, r) for r in answerable)
+    assert right / len(answerable) >= 0.5, f"{right}/{len(answerable)} answered right"
     unrelated = [
         "What is the capital of Australia?",
         "Who won the 2022 FIFA World Cup?",
@@ -263,14 +323,19 @@ def test_seed_question_set_quality_floor(seed_engine: Engine) -> None:
 @pytest.mark.slow
 def test_bbc_questions_over_a_real_subset(tmp_path: Path, embedder) -> None:
     """Single-article BBC dev questions over their articles plus 100 distractors."""
-    questions = [
-        q for q in _questions(ROOT / "eval" / "bbc-dev" / "queries.jsonl") if q["type"] == "single"
-    ][:25]
+    rows = [json.loads(line) for line in (ROOT / "eval/bbc-dev/queries.jsonl").open()]
+    questions = [r for r in rows if r["type"] == "single"][:25]
     ids = {ev["article_id"] for q in questions for ev in q["evidence"]}
     corpus = write_bbc_subset(tmp_path / "bbc.jsonl", ids=ids, n=100)
     settings = Settings(corpus=corpus, index=tmp_path / "index")
     build_index(settings, embedder)
     engine = Engine.load(settings, embedder)
-    right = sum(_right(engine.ask(q["question"]), q["evidence"]) for q in questions)
+    right = sum(_right(engine, q) for q in questions)
     assert right / len(questions) >= 0.6, f"{right}/{len(questions)} answered right"
     assert engine.ask("Who won the 2010 football World Cup in South Africa?").abstained
+
+
+def test_a_question_object_counts_its_words_once() -> None:
+    q = Question("x", {"a": 1.0, "b": 3.0}, frozenset({"b"}), None)
+    assert q.total == 4.0
+    assert q.share({"b"}) == 0.75 and q.share({"b"}, frozenset({"b"})) == 1.0

@@ -11,15 +11,19 @@ import pytest
 from typer.testing import CliRunner
 
 from qa.cli import app
-from qa.datasets import Evidence, Query, check_evidence, load_dataset
+from qa.datasets import Evidence, Query, check_evidence, load_dataset, split_of
 from qa.errors import UsageError
 from qa.evaluation import (
+    Outcome,
+    answer_figures,
     collapse,
     evidence_run,
     failures,
+    is_right,
     quote_overlaps,
     ranking_metrics,
     regressions,
+    risk_coverage,
     significance,
 )
 from tests.conftest import DATA, ROOT, bbc_lines
@@ -223,8 +227,95 @@ def test_dataset_json_names_the_corpus() -> None:
     bbc_lines()  # skips with the reason when ../shared is not beside the checkout
     dataset = load_dataset(ROOT / "eval" / "bbc-dev")
     assert dataset.name == "bbc-dev" and dataset.layout == "native" and dataset.has_facts
-    assert dataset.corpus.name == "corpus.jsonl" and "bbc-news" in str(dataset.corpus)
+    (corpus,) = dataset.corpora
+    assert corpus.name == "corpus.jsonl" and "bbc-news" in str(corpus)
     assert len(dataset.queries) == 127
+
+
+def test_tune_and_test_halves_are_fixed_and_disjoint() -> None:
+    every = load_dataset(ROOT / "eval" / "seed")
+    tune, test = (
+        load_dataset(ROOT / "eval" / "seed", "tune"),
+        load_dataset(ROOT / "eval/seed", "test"),
+    )
+    ids = lambda d: {q.id for q in d.queries}  # noqa: E731
+    assert ids(tune) | ids(test) == ids(every) and not ids(tune) & ids(test)
+    assert tune.queries and test.queries and test.split == "test"
+    # the rule reads the question text only: sha256's second byte, odd for test
+    assert split_of("What did Tokayev say?") == split_of("What did Tokayev say?")
+    assert {split_of(q.question) for q in test.queries} == {"test"}
+
+
+def test_a_held_out_set_has_no_tune_half(tmp_path: Path) -> None:
+    folder = _write(tmp_path / "d", ['{"id": "q1", "question": "Who?", "evidence": []}'])
+    (folder / "dataset.json").write_text('{"held_out": true}')
+    with pytest.raises(UsageError, match="held out"):
+        load_dataset(folder, "tune")
+    whole = load_dataset(folder, "test")
+    assert whole.held_out and [q.id for q in whole.queries] == ["q1"]  # all of it is test
+
+
+def test_dataset_json_may_join_corpora_and_borrow_queries(tmp_path: Path) -> None:
+    """The seed article among other stories: two corpus files, the seed set's questions."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (tmp_path / "more.jsonl").write_text('{"id": "x", "title": "Other", "text": "Rain fell."}\n')
+    meta = {"corpus": ["../more.jsonl", str(ROOT / "eval/seed/corpus.jsonl")],
+            "queries": str(ROOT / "eval/seed-test/queries.jsonl"), "held_out": True}  # fmt: skip
+    (folder / "dataset.json").write_text(json.dumps(meta))
+    dataset = load_dataset(folder)
+    assert [p.name for p in dataset.corpora] == ["more.jsonl", "corpus.jsonl"]
+    assert len(dataset.queries) == 60 and dataset.held_out
+    (folder / "dataset.json").write_text('{"corpus": 3}')
+    with pytest.raises(UsageError, match="relative path"):
+        load_dataset(folder)
+
+
+def _q(answer: str | None, *facts: tuple[str, str]) -> Query:
+    return Query("q", "?", "t", answer, tuple(Evidence(a, f) for a, f in facts))
+
+
+def test_right_means_the_gold_answer_is_quoted_or_every_fact_over_two_articles() -> None:
+    fact = "Shares in Solidere fell 15% in renewed trading in Beirut."
+    single = _q("15%", ("a", fact))
+    assert is_right(single, [("a", "Shares in Solidere fell 15% in renewed trading.")])
+    assert is_right(single, [("b", "It fell 15% too.")])  # the answer string is what counts
+    assert not is_right(single, [("a", "Shares in Solidere fell in Beirut.")])
+    assert not is_right(single, [])  # an abstention is never right
+    two = _q("Henman", ("a", "Henman, 30, was seeded fourth."), ("b", "Murray, 17, won."))
+    assert not is_right(two, [("a", "Henman, 30, was seeded fourth.")])  # one fact of two
+    assert is_right(two, [("a", "Henman, 30, was seeded fourth."), ("b", "Murray, 17, won.")])
+    no_answer = _q(None, ("a", fact))
+    assert is_right(no_answer, [("a", fact)]) and not is_right(no_answer, [("b", fact)])
+    assert not is_right(_q(None), [("a", fact)])  # unanswerable: answering is wrong
+
+
+def _outcome(query: Query, offered: list, confidence: float, abstained: bool) -> Outcome:
+    return Outcome(query, [], [], abstained, "", offered, confidence, 1.0, 2.0)
+
+
+def test_risk_coverage_orders_answers_by_confidence() -> None:
+    good = _q("15%", ("a", "It fell 15%."))
+    outcomes = [
+        _outcome(good, [("a", "It fell 15%.")], 0.9, False),  # right
+        _outcome(_q(None), [("a", "It fell.")], 0.6, False),  # unanswerable, answered: wrong
+        _outcome(good, [("a", "It fell.")], 0.3, True),  # wrong quote, withheld
+    ]
+    curve = risk_coverage(outcomes)
+    # most confident first: right (risk 0/1), wrong (1/2), wrong (2/3)
+    assert curve["risk"] == [0.0, 0.5, 0.6667] and curve["coverage"] == [0.3333, 0.6667, 1.0]
+    assert curve["aurc"] == pytest.approx((0 + 0.5 + 2 / 3) / 3, abs=1e-4)
+    assert curve["answered"] == 0.6667
+    figures = answer_figures(outcomes)
+    assert figures["right"] == 0.5 and figures["null_abstain_rate"] == 0.0
+    assert figures["first_quote_right"] == 1.0  # of the one answered single-article question
+
+
+def test_the_gate_holds_answer_figures_too() -> None:
+    old = dict(_result("hybrid", 0.9), answer={"right": 0.9, "null_abstain_rate": 0.8})
+    new = dict(_result("hybrid", 0.9), answer={"right": 0.85, "null_abstain_rate": 0.8})
+    (line,) = regressions([new], old, 0.01)
+    assert line.startswith("hybrid answer right dropped from 0.9000 to 0.8500")
 
 
 def _beir_mini(folder: Path) -> Path:
@@ -341,3 +432,15 @@ def test_regression_gate_refuses_a_baseline_of_other_modes(
     result = runner.invoke(app, [*args, "--baseline", str(baseline)])
     assert result.exit_code == 2
     assert "holds mode(s) dense, hybrid and this run bm25" in result.output
+
+
+def test_the_seed_gate_holds_answers_and_abstention(tmp_path: Path, fast_model) -> None:
+    """CI's answer-level gate: the held-out seed set in the default mode against its baseline
+    (one question's flip allowed: 0.05 is one of its 20 unanswerable questions)."""
+    args = ["eval", str(ROOT / "eval" / "seed-test"), "--cache", str(tmp_path / "cache")]
+    args += ["--baseline", str(ROOT / "eval" / "baselines" / "seed-test.json")]
+    result = runner.invoke(app, [*args, "--max-drop", "0.05", "--json", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    now = json.loads((tmp_path / "r").read_text())
+    assert now["mode"] == "hybrid" and now["n_queries"] == 60
+    assert set(now["answer"]) >= {"right", "first_quote_right", "null_abstain_rate", "aurc"}
