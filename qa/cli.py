@@ -282,9 +282,33 @@ def index_info(
             if kw != keyword_params():
                 kw_line += " (other settings than this version's: run `qa index update`)"
         typer.echo(f"{'keyword':>12}: {kw_line}")
+        typer.echo(f"{'abstention':>12}: {_abstention_line(settings, manifest)}")
         typer.echo(f"{'counts':>12}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
         note = corpus_changes(manifest).stale_note()
         typer.echo(f"{'status':>12}: {note or 'up to date with the corpus'}")
+
+
+def _abstention_line(settings: Settings, manifest: dict) -> str:
+    """The threshold answers are held against, where it comes from, and the index's background."""
+    from qa import model as answer_model
+    from qa.calibration import Background
+
+    fitted = answer_model.load()
+    if settings.abstain_below is not None:
+        line = f"answers at confidence >= {settings.abstain_below} (QA_ABSTAIN_BELOW)"
+    else:
+        line = (
+            f"answers at confidence >= {fitted.threshold} (fitted on tune halves, "
+            f"{fitted.fitted.get('date', '?')}; QA_ABSTAIN_BELOW overrides)"
+        )
+    try:
+        background = Background.from_json(manifest["calibration"])
+    except (KeyError, TypeError, ValueError):
+        return line + "; off-topic background: not measured yet (measured when loaded)"
+    return line + (
+        f"; off-topic background: best cosine {background.mean:.2f} ± {background.std:.2f} "
+        f"over {background.probes} probe questions"
+    )
 
 
 @app.command()

@@ -165,6 +165,17 @@ def render_sources(answer: Answer, filters: Filters = NO_FILTERS) -> str:
     return f'<div class="qa-sources"><h3>Sources</h3>{note}{cards}</div>'
 
 
+def confidence_note(answer: Answer) -> str:
+    """How close the call was: the confidence and the threshold it was held against."""
+    conf = answer.confidence
+    if conf is None:
+        return ""
+    return (
+        f'<br><small class="qa-confidence">Confidence {conf.value:.2f} (it answers at '
+        f"{conf.threshold:.2f} or more)</small>"
+    )
+
+
 def render_placeholder(text: str) -> str:
     """The Sources panel when there is nothing to cite."""
     return f'<div class="qa-sources"><h3>Sources</h3><p class="qa-empty">{_esc(text)}</p></div>'
@@ -237,7 +248,7 @@ def respond(
     except QAError as error:
         history.append({"role": "assistant", "content": chat_html(str(error))})
         return history, render_placeholder("No sources: the question could not be answered.")
-    reply = chat_html(answer.text)
+    reply = chat_html(answer.text) + confidence_note(answer)
     if answer.abstained and answer.related:
         reply += f"<br><em>The closest passages are under “{RELATED_HEADING}”.</em>"
     if answer.abstained and filters:

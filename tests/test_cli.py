@@ -125,6 +125,11 @@ def test_index_info_shows_the_manifest(built: Path) -> None:
         runner.invoke(app, ["index", "info", "--index", str(built), "--json"]).output
     )
     assert manifest["dimension"] == 384 and manifest["counts"]["articles"] == 1
+    # the threshold answers are held against, and the background the index measured of itself
+    assert "abstention: answers at confidence >= " in result.output
+    assert "off-topic background: best cosine" in result.output
+    assert manifest["calibration"]["probes"] == 50
+    assert 0 <= manifest["calibration"]["max_cosine_mean"] < 0.3  # one article: far from all
 
 
 def test_build_if_stale_skips_an_up_to_date_index(built: Path) -> None:

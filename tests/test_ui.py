@@ -153,6 +153,19 @@ def test_respond_appends_the_exchange_and_renders_the_sources() -> None:
     assert panel == ui.render_sources(answered(citation()))
 
 
+def test_respond_says_how_close_the_call_was() -> None:
+    from dataclasses import replace
+
+    from qa.answer import Confidence
+
+    sure = replace(answered(citation()), confidence=Confidence(0.8123, 0.46))
+    _, ask = fake_ask(sure)
+    history, _ = ui.respond(ask, "How many were detained?", [])
+    assert "Confidence 0.81 (it answers at 0.46 or more)" in history[-1]["content"]
+    _, ask = fake_ask(answered(citation()))  # an answer without one: no line
+    assert "Confidence" not in ui.respond(ask, "How many?", [])[0][-1]["content"]
+
+
 def test_respond_escapes_question_and_answer_text() -> None:
     _, ask = fake_ask(answered(citation(), text="<img src=x onerror=alert(1)> said so [1]"))
     history, _ = ui.respond(ask, "<b>why</b>?", [])
