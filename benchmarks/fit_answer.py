@@ -7,7 +7,7 @@ Two logistic regressions (scikit-learn), fitted in turn:
 
 1. **sentence**: pairwise, over the candidate sentences of a question's top chunks
    (`qa.features.SENTENCE`): each row is the difference between a sentence that quotes a gold
-   fact (`qa.evaluation.quote_overlaps`, same article) and one that does not, labelled 1 (and
+   fact (`qa.evaluation.facts_quoted`) and one that does not, labelled 1 (and
    its negation, 0), so the fit learns what ranks the answering sentence first among its own
    question's candidates; no intercept. Only answerable questions with a fact among their
    candidates take part, from the sets named by `--sentences-from`: by default the seed and
@@ -46,13 +46,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 
-from qa.answer import Policy, Scored, cite  # noqa: E402
+from qa.answer import Policy, Scored, choose, cite  # noqa: E402
 from qa.calibration import probes  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.datasets import Query, check_evidence, load_dataset  # noqa: E402
 from qa.embedding import Embedder  # noqa: E402
 from qa.engine import Engine  # noqa: E402
-from qa.evaluation import cache_folder, ensure_index, is_right, quote_overlaps  # noqa: E402
+from qa.evaluation import cache_folder, ensure_index, facts_quoted, is_right  # noqa: E402
 from qa.features import (  # noqa: E402
     CONFIDENCE,
     SENTENCE,
@@ -76,7 +76,7 @@ TUNE = (
 SENTENCES_FROM = ("eval/seed", "eval/seed-tune", "eval/bbc-dev", "eval/bbc-tune")
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
 MARGINS = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
-PART_MARGINS = (1.0, 2.0, 3.0, 4.0, 6.0)
+PART_MARGINS = (0.0, 2.0, 4.0, 6.0, 8.0)
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.2, 0.81, 0.02))
 
 
@@ -149,10 +149,8 @@ def _examples(
 
 
 def _quotes_fact(sentence: Sentence, query: Query) -> bool:
-    return any(
-        ev.article_id == sentence.hit.chunk.article_id and quote_overlaps(sentence.text, ev.fact)
-        for ev in query.facts
-    )
+    """As `qa.evaluation.facts_quoted` counts: the fact's text, from any copy of the story."""
+    return any(facts_quoted(query, [(sentence.hit.chunk.article_id, sentence.text)]))
 
 
 def question_weights(examples: list[Example]) -> np.ndarray:
@@ -264,7 +262,8 @@ def _scored(examples: list[Example], oof: dict[int, np.ndarray], i: int) -> Scor
 
 
 def quotes_of(example: Example, scored: Scored, policy: Policy) -> list[tuple[str, str]]:
-    return [(c.article_id, c.quote) for c in cite(scored, policy, example.index)]
+    groups = choose(scored, policy)
+    return [(c.article_id, c.quote) for c in cite(groups, scored, example.index)]
 
 
 def choose_margins(examples, oof, max_quotes: int):
@@ -293,11 +292,15 @@ def confidence_rows(examples, oof, policy: Policy):
     rows, labels = [], []
     for i, e in enumerate(examples):
         scored = with_scores(e, oof[i])
+        groups = choose(scored, policy)
+        quoted = [j for group in groups for j in group]
         row, _ = confidence_features(
-            scored.question, scored.sentences, scored.features, scored.scores, e.hits, e.index
-        )
+            scored.question, scored.sentences, scored.features, scored.scores, e.hits, e.index,
+            quoted,
+        )  # fmt: skip
         rows.append(row)
-        labels.append(float(e.answerable and is_right(e.query, quotes_of(e, scored, policy))))
+        quotes = [(c.article_id, c.quote) for c in cite(groups, scored, e.index)]
+        labels.append(float(e.answerable and is_right(e.query, quotes)))
     return np.asarray(rows, np.float32), np.asarray(labels, np.float32)
 
 

@@ -131,22 +131,28 @@ def score(question: str, query: np.ndarray, hits: list[Hit], index: LoadedIndex)
     return Scored(q, sentences, x, scores, np.argsort(-scores, kind="stable"))
 
 
-def confidence(scored: Scored, hits: list[Hit], index: LoadedIndex, policy: Policy) -> Confidence:
-    """The probability that quoting the best sentences answers the question right."""
+def confidence(
+    scored: Scored,
+    hits: list[Hit],
+    index: LoadedIndex,
+    policy: Policy,
+    groups: list[list[int]],
+) -> Confidence:
+    """The probability that quoting `groups` (what `choose` picked) answers the question right."""
     fitted = answer_model.load()
     threshold = fitted.threshold if policy.threshold is None else policy.threshold
     if not scored.sentences:
         return Confidence(0.0, threshold)
+    quoted = [i for group in groups for i in group]
     row, missing = confidence_features(
-        scored.question, scored.sentences, scored.features, scored.scores, hits, index
+        scored.question, scored.sentences, scored.features, scored.scores, hits, index, quoted
     )
     value = float(fitted.confidence.probability(row))
     return Confidence(round(value, 4), threshold, missing)
 
 
-def cite(scored: Scored, policy: Policy, index: LoadedIndex) -> list[Citation]:
-    """The numbered citations of the sentences `choose` picks."""
-    groups = choose(scored, policy)
+def cite(groups: list[list[int]], scored: Scored, index: LoadedIndex) -> list[Citation]:
+    """The numbered citations of the sentence groups `choose` picked."""
     return [_citation(n, group, scored, index) for n, group in enumerate(groups, start=1)]
 
 
@@ -155,11 +161,12 @@ def compose(
 ) -> Answer:
     """The answer to `question` from `hits`, or an abstention with the hits as related."""
     scored = score(question, query, hits, index)
-    conf = confidence(scored, hits, index, policy)
-    if not scored.sentences or not conf.answers:
+    groups = choose(scored, policy) if scored.sentences else []
+    conf = confidence(scored, hits, index, policy, groups)
+    if not groups or not conf.answers:
         related = _related(hits, scored, index)
         return Answer(question, NOT_FOUND, True, (), related, confidence=conf)
-    citations = cite(scored, policy, index)
+    citations = cite(groups, scored, index)
     text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
     return Answer(question, text, False, tuple(citations), confidence=conf)
 
@@ -168,9 +175,10 @@ def choose(scored: Scored, policy: Policy) -> list[list[int]]:
     """The sentences to quote, as groups of indices into `scored.sentences`; a group is a run of
     adjacent sentences of one excerpt, quoted as one citation.
 
-    The best sentence first; then others scoring within `margin` of it; then, for a question
-    whose names the quotes so far leave out ("How old are Henman and Murray?"), the best
-    sentence of another article that holds some of them, within `part_margin`.
+    The best sentence first. Then, for a question whose names the quote leaves out ("How old
+    are Henman and Murray?"), the best sentence of another article holding some of them, within
+    `part_margin` of the best score, until every name is shown or none is left. Then other
+    sentences within `margin`, up to `max_quotes` in all.
     """
     margin = answer_model.load().margin if policy.margin is None else policy.margin
     part_margin = policy.part_margin
@@ -179,21 +187,21 @@ def choose(scored: Scored, policy: Policy) -> list[list[int]]:
     sentences, scores, order = scored.sentences, scored.scores, scored.order
     best = scores[order[0]]
     chosen = [int(order[0])]
-    for i in order[1:]:
-        if len(chosen) >= policy.max_quotes or scores[i] < best - margin:
-            break
-        if _new(sentences, chosen, int(i)):
-            chosen.append(int(i))
     missing = _uncovered(scored, chosen)
     for i in order[1:]:
         if len(chosen) >= policy.max_quotes or not missing or scores[i] < best - part_margin:
             break
         cand = sentences[int(i)]
         held = missing & _found(cand)
-        other = cand.hit.chunk.article_id not in {sentences[c].hit.chunk.article_id for c in chosen}
-        if held and other and _new(sentences, chosen, int(i)):
+        cited = {sentences[c].hit.chunk.article_id for c in chosen}
+        if held and cand.hit.chunk.article_id not in cited and _new(sentences, chosen, int(i)):
             chosen.append(int(i))
             missing -= held
+    for i in order[1:]:
+        if len(chosen) >= policy.max_quotes or scores[i] < best - margin:
+            break
+        if int(i) not in chosen and _new(sentences, chosen, int(i)):
+            chosen.append(int(i))
     return _group(scored, chosen)
 
 

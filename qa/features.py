@@ -66,6 +66,7 @@ CONFIDENCE = (
     "withheld_top",  # one of the three best sentences says something is not known
     "cos_top_z",  # the best chunk cosine as a z-score against the index's off-topic probes
     "asks_type",  # the question asks for a number, date, name or reason
+    "keys_quoted",  # share of the question's names and numbers the quotes (and headlines) show
 )
 
 
@@ -233,9 +234,11 @@ def confidence_features(
     scores: np.ndarray,
     hits: list[Hit],
     index: LoadedIndex,
+    quoted: list[int],
 ) -> tuple[np.ndarray, tuple[str, ...]]:
-    """The `CONFIDENCE` row of a question whose sentences scored `scores` (best first or not),
-    and the question's names and numbers that no retrieved passage mentions."""
+    """The `CONFIDENCE` row of a question whose sentences scored `scores` (best first or not)
+    and whose answer quotes the sentences `quoted`, and the question's names and numbers that
+    no retrieved passage mentions."""
     order = np.argsort(-scores, kind="stable")
     best = order[0]
     top = sentences[best]
@@ -245,6 +248,9 @@ def confidence_features(
         seen |= terms(hit.chunk.text) | terms(index.data.articles[hit.chunk.article_id].title)
     in_article = terms(article.title) | terms(article.text)
     missing = tuple(sorted(t for t in q.keys if t not in seen))
+    shown: set[str] = set()
+    for i in quoted:
+        shown |= terms(sentences[i].text) | sentences[i].headline
     second = scores[order[1]] if len(order) > 1 else scores[best] - 1.0
     row = [
         float(scores[best]),
@@ -259,6 +265,7 @@ def confidence_features(
         float(x[order[:3], SENTENCE.index("withheld")].max()),
         (index.background or TYPICAL).z(max(h.dense for h in hits)),
         float(q.asks is not None),
+        q.share(shown, q.keys) if q.keys else 1.0,
     ]
     return np.asarray(row, dtype=np.float32), missing
 
