@@ -71,6 +71,7 @@ TUNE = (
     "eval/seed-tune",
     "eval/bbc-dev:tune",
     "eval/bbc-tune",
+    "eval/seed-tune-in-bbc",
     "../shared/eval/realtimeqa:tune",
 )
 SENTENCES_FROM = ("eval/seed", "eval/seed-tune", "eval/bbc-dev", "eval/bbc-tune")

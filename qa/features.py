@@ -64,7 +64,8 @@ CONFIDENCE = (
     "type_near_best",  # `type_near` of the best sentence
     "type_no_best",  # the best sentence lacks the asked answer type
     "withheld_top",  # one of the three best sentences says something is not known
-    "cos_top_z",  # the best chunk cosine as a z-score against the index's off-topic probes
+    "cos_top",  # the best chunk cosine
+    "cos_top_z",  # ... as a z-score against the index's off-topic probes
     "asks_type",  # the question asks for a number, date, name or reason
     "keys_quoted",  # share of the question's names and numbers the quotes (and headlines) show
 )
@@ -263,6 +264,7 @@ def confidence_features(
         float(x[best, SENTENCE.index("type_near")]),
         float(x[best, SENTENCE.index("type_no")]),
         float(x[order[:3], SENTENCE.index("withheld")].max()),
+        max(h.dense for h in hits),
         (index.background or TYPICAL).z(max(h.dense for h in hits)),
         float(q.asks is not None),
         q.share(shown, q.keys) if q.keys else 1.0,
