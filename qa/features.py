@@ -325,9 +325,15 @@ def near_focus(q: Question, sentence: str) -> bool:
     profit...?"."""
     if not q.focus or q.asks is None:
         return False
-    at = [m.start() for m in _WORDS.finditer(sentence) if terms(m.group()) & q.focus]
-    items = answer_items(q.asks, sentence, q.text)
+    at = [start for start, words in _word_terms(sentence) if words & q.focus]
+    items = answer_items(q.asks, sentence, q.text) if at else ()
     return any(s - _NEAR <= a <= e + _NEAR for a in at for s, e in items)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _word_terms(sentence: str) -> tuple[tuple[int, frozenset[str]], ...]:
+    """Where each word of a sentence starts, and its `terms` (the same sentences come back)."""
+    return tuple((m.start(), terms(m.group())) for m in _WORDS.finditer(sentence))
 
 
 def novelty(sentence: str, asked: set[str]) -> float:
@@ -428,7 +434,8 @@ _DAY = re.compile(
 )
 
 
-def answer_items(kind: str, sentence: str, question: str) -> list[tuple[int, int]]:
+@functools.lru_cache(maxsize=1 << 14)
+def answer_items(kind: str, sentence: str, question: str) -> tuple[tuple[int, int], ...]:
     """Character spans of the things of that type in the sentence that the question does not
     hold: numbers, dates (years when it asks "what year", days for "what day"), names (a
     capitalised word past the sentence's first, or a quoted title) or reason words."""
@@ -447,7 +454,7 @@ def answer_items(kind: str, sentence: str, question: str) -> list[tuple[int, int
         found = [m for m in _CAPITALISED.finditer(sentence) if m.group().lower() not in asked]
         if not _QUOTED.search(question):
             found += list(_QUOTED.finditer(sentence))  # a quoted title or nickname
-    return [m.span() for m in found]
+    return tuple(m.span() for m in found)
 
 
 def holds_answer_type(kind: str, sentence: str, question: str) -> bool:

@@ -110,9 +110,9 @@ def test_a_year_question_wants_a_year_and_a_day_question_a_day() -> None:
     sentence = "On Saturday the spokesman said he was still in the capital."
     assert holds_answer_type("date", sentence, "When did the spokesman speak?")
     assert not holds_answer_type("date", sentence, "In what year was the capital renamed?")
-    assert answer_items("date", "It was renamed in 2019.", "In what year was it renamed?") == [
-        (18, 22)  # "2019"
-    ]
+    assert answer_items("date", "It was renamed in 2019.", "In what year was it renamed?") == (
+        (18, 22),  # "2019"
+    )
     assert not holds_answer_type("date", "It fell in 2019.", "On what day did the airport fall?")
     assert holds_answer_type("date", "It fell on 5 March.", "On what day did the airport fall?")
 
