@@ -108,23 +108,16 @@ def summary(names: list[str]) -> str:
         "| answer holds gold | s per 1,000 queries |",
         "|---" * (len(SHOWN) + 8) + "|",
     ]
-    for name in names:
-        path = RESULTS / f"eval-{name}.json"
-        if not path.is_file():
-            continue
-        results = json.loads(path.read_text())
-        for r in results if isinstance(results, list) else [results]:
-            if not r.get("available"):
-                continue
-            art, ev = r["metrics"]["article"] or {}, r["metrics"]["evidence"] or {}
-            cells = [_f(art.get(m)) for m in SHOWN] + [
-                _f(ev.get("hit@10")),
-                _f(r["abstention"]["null_abstain_rate"]),
-                _f(r["abstention"]["answerable_answer_rate"]),
-                _f(r["answer"]["answer_contains_gold"]),
-                f"{r['run']['seconds_per_1000_queries']:.0f}",
-            ]
-            lines.append(f"| {name} | {r['mode']} | {r['n_queries']} | " + " | ".join(cells) + " |")
+    for name, r in _results(names):
+        art, ev = r["metrics"]["article"] or {}, r["metrics"]["evidence"] or {}
+        cells = [_f(art.get(m)) for m in SHOWN] + [
+            _f(ev.get("hit@10")),
+            _f(r["abstention"]["null_abstain_rate"]),
+            _f(r["abstention"]["answerable_answer_rate"]),
+            _f(r["answer"]["answer_contains_gold"]),
+            f"{r['run']['seconds_per_1000_queries']:.0f}",
+        ]
+        lines.append(f"| {name} | {r['mode']} | {r['n_queries']} | " + " | ".join(cells) + " |")
     lines += ["", "Per-dataset reports (by question type, worst queries): `eval-NAME.md`.", ""]
     build = _load("build_speed.json")
     if build:
@@ -171,22 +164,26 @@ def summary(names: list[str]) -> str:
     return "\n".join(lines)
 
 
-def answer_rows(names: list[str]) -> list[str]:
-    rows = []
+def _results(names: list[str]) -> list[tuple[str, dict]]:
+    """(set name, one mode's result) for every available mode of every set evaluated."""
+    out = []
     for name in names:
         path = RESULTS / f"eval-{name}.json"
-        if not path.is_file():
-            continue
-        results = json.loads(path.read_text())
-        for r in results if isinstance(results, list) else [results]:
-            if not r.get("available"):
-                continue
-            a = r["answer"]
-            cells = [str(a["n_answerable"]), _f(a["right"]), _f(a["single_right"])]
-            cells += [_f(a["multi_right"]), _f(a["first_quote_right"])]
-            cells += [_f(a["answerable_answer_rate"]), str(a["n_unanswerable"])]
-            cells += [_f(a["null_abstain_rate"]), _f(a["aurc"])]
-            rows.append(f"| {name} | {r['mode']} | " + " | ".join(cells) + " |")
+        if path.is_file():
+            results = json.loads(path.read_text())
+            out += [(name, r) for r in (results if isinstance(results, list) else [results])]
+    return [(name, r) for name, r in out if r.get("available")]
+
+
+def answer_rows(names: list[str]) -> list[str]:
+    rows = []
+    for name, r in _results(names):
+        a = r["answer"]
+        cells = [str(a["n_answerable"]), _f(a["right"]), _f(a["single_right"])]
+        cells += [_f(a["multi_right"]), _f(a["first_quote_right"])]
+        cells += [_f(a["answerable_answer_rate"]), str(a["n_unanswerable"])]
+        cells += [_f(a["null_abstain_rate"]), _f(a["aurc"])]
+        rows.append(f"| {name} | {r['mode']} | " + " | ".join(cells) + " |")
     return rows
 
 
