@@ -178,7 +178,8 @@ def run_queries(
         answer = compose(q.question, vector, hits[: engine.settings.top_k], engine.index, offer)
         t2 = time.perf_counter()
         conf = answer.confidence
-        abstained = conf is None or conf.value < threshold
+        # compose's own rule (`Confidence.answers`), held against the real threshold
+        abstained = not answer.citations or not replace(conf, threshold=threshold).answers
         outcomes.append(
             Outcome(
                 query=q,
@@ -301,7 +302,7 @@ def evidence_run(outcome: Outcome, k: int) -> tuple[dict[str, int], list[str]]:
 def quote_overlaps(quote: str, fact: str, min_chars: int = 60) -> bool:
     """A quote holds a fact when they share a run of `min_chars` characters (or the whole of
     the shorter one) after whitespace normalisation: the one definition of "quoted", used by
-    `qa eval`, the calibration and fitting scripts and the tests."""
+    `qa eval`, the fitting script and the tests."""
     from difflib import SequenceMatcher
 
     a, b = normalise(quote).casefold(), normalise(fact).casefold()

@@ -120,10 +120,6 @@ class Question:
     # much *profit* did Travelers make in 2004" ("profit"), "which *country's rating* sits...".
     focus: frozenset[str] = frozenset()
 
-    @property
-    def total(self) -> float:
-        return sum(self.weights.values())
-
     def share(self, found: frozenset[str] | set[str], among: frozenset[str] | None = None) -> float:
         """The IDF-weighted share of the question's words (or of `among`) that `found` holds."""
         chosen = self.weights if among is None else {t: self.weights.get(t, 0.0) for t in among}

@@ -338,5 +338,4 @@ def test_bbc_questions_over_a_real_subset(tmp_path: Path, embedder) -> None:
 
 def test_a_question_object_counts_its_words_once() -> None:
     q = Question("x", {"a": 1.0, "b": 3.0}, frozenset({"b"}), None)
-    assert q.total == 4.0
     assert q.share({"b"}) == 0.75 and q.share({"b"}, frozenset({"b"})) == 1.0
