@@ -33,7 +33,7 @@ def main() -> None:
     args = parser.parse_args()
 
     settings = Settings(corpus=args.corpus, index=args.index)
-    embedder = Embedder.load(settings.model)
+    embedder = Embedder.load(settings.model, settings.precision)
     t = time.perf_counter()
     corpus = read_corpus(settings.corpus)
     if args.limit:

@@ -445,7 +445,7 @@ def main() -> None:
     args = parser.parse_args()
     os.chdir(ROOT)
     settings = Settings.from_env()
-    embedder = Embedder.load(settings.model)
+    embedder = Embedder.load(settings.model, settings.precision)
     t0 = time.perf_counter()
     examples = collect(settings, embedder, args.data, args.modes)
     folds = folds_of(examples, args.folds)

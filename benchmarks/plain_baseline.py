@@ -64,7 +64,7 @@ def main() -> None:
     parser.add_argument("--mode", default="hybrid")
     args = parser.parse_args()
     settings = Settings.from_env()
-    embedder = Embedder.load(settings.model)
+    embedder = Embedder.load(settings.model, settings.precision)
     dataset = load_dataset(args.dataset, args.split)
     cached, _ = ensure_index(settings, dataset, embedder)
     engine = Engine.load(cached, embedder)

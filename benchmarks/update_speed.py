@@ -73,7 +73,7 @@ def main() -> None:
     settings = Settings(corpus=copy.parent, index=args.work / "index")
     load_before = os.getloadavg()
 
-    embedder = Embedder.load(settings.model)
+    embedder = Embedder.load(settings.model, settings.precision)
     if reuse:
         earlier = json.loads(out.read_text(encoding="utf-8"))
         full = update_index(settings, embedder)

@@ -34,6 +34,22 @@ CorpusOpt = Annotated[
 IndexOpt = Annotated[
     Path | None, typer.Option("--index", help="Index folder (env QA_INDEX, default index/).")
 ]
+IndexTypeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--index-type",
+        help="auto, flat, hnsw or ivf: the FAISS index (env QA_INDEX_TYPE, default auto: exact "
+        "up to 20,000 chunks, HNSW above).",
+    ),
+]
+PrecisionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--precision",
+        help="auto, fp32 or bf16: what the model computes in (env QA_PRECISION, default auto: "
+        "bf16 where the CPU has bfloat16 instructions).",
+    ),
+]
 
 
 @contextmanager
@@ -138,25 +154,28 @@ def index_build(
     full: Annotated[
         bool, typer.Option("--full", help="Re-embed every article, even unchanged ones.")
     ] = False,
+    precision: PrecisionOpt = None,
+    index_type: IndexTypeOpt = None,
 ) -> None:
     """Build the index from the corpus folder, with a progress bar and a summary.
 
     When an index built with the same model and chunking exists, only what changed is embedded
     (as `qa index update` does); --full re-embeds everything.
 
-    Example: qa index build --corpus ~/articles --index ~/articles-index
+    Example: qa index build --corpus ~/articles --index ~/articles-index --precision bf16
     """
     from qa.corpus import read_corpus
-    from qa.embedding import Embedder
     from qa.indexing import build_index, is_up_to_date, update_index
 
     with user_errors():
-        settings = settings_for(corpus=corpus, index=index)
+        settings = settings_for(
+            corpus=corpus, index=index, precision=precision, index_type=index_type
+        )
         read = read_corpus(settings.corpus)
         if if_stale and is_up_to_date(settings, read):
             typer.echo(f"Index in {settings.index} is up to date ({len(read.articles)} articles).")
             return
-        embedder = Embedder.load(settings.model)
+        embedder = _embedder(settings)
         build = build_index if full else update_index
         with _progress_bar() as progress:
             report = build(settings, embedder, progress, corpus=read)
@@ -164,7 +183,12 @@ def index_build(
 
 
 @index_app.command("update")
-def index_update(corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
+def index_update(
+    corpus: CorpusOpt = None,
+    index: IndexOpt = None,
+    precision: PrecisionOpt = None,
+    index_type: IndexTypeOpt = None,
+) -> None:
     """Update the index after articles were added, changed or removed; embeds only new text.
 
     Reads the corpus the index was built from, unless --corpus or QA_CORPUS names another.
@@ -174,22 +198,33 @@ def index_update(corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
     """
     import os
 
-    from qa.embedding import Embedder
     from qa.indexing import indexed_corpus, update_index
     from qa.store import read_manifest
 
     with user_errors():
-        settings = settings_for(corpus=corpus, index=index)
+        settings = settings_for(
+            corpus=corpus, index=index, precision=precision, index_type=index_type
+        )
         if corpus is None and not os.environ.get("QA_CORPUS"):
             try:
                 built_from = indexed_corpus(read_manifest(settings.index))
             except QAError:
                 built_from = None  # no index yet: update builds one from the default corpus
             settings = settings.with_(corpus=built_from)
-        embedder = Embedder.load(settings.model)
+        embedder = _embedder(settings)
         with _progress_bar() as progress:
             report = update_index(settings, embedder, progress)
         _print_report(report)
+
+
+def _embedder(settings: Settings) -> object:
+    """The model for a build, saying on stderr when it cannot use the precision asked for."""
+    from qa.embedding import Embedder
+
+    embedder = Embedder.load(settings.model, settings.precision)
+    if embedder.note:
+        typer.echo(f"note: {embedder.note}", err=True)
+    return embedder
 
 
 def _print_report(report: object) -> None:
@@ -260,6 +295,7 @@ def index_info(
 
     Example: qa index info --json
     """
+    from qa import ann
     from qa.store import read_manifest
 
     with user_errors():
@@ -271,6 +307,9 @@ def index_info(
         counts = manifest.get("counts", {})
         for key in ("generation", "model", "dimension", "built_at", "corpus"):
             typer.echo(f"{key:>12}: {manifest.get(key)}")
+        typer.echo(f"{'precision':>12}: {manifest.get('precision', 'fp32 (not recorded)')}")
+        spec = ann.Spec.from_json(manifest.get("faiss"))
+        typer.echo(f"{'faiss':>12}: {ann.describe(spec, settings.ef_search, settings.nprobe)}")
         typer.echo(f"{'chunking':>12}: {json.dumps(manifest.get('chunking'))}")
         from qa.indexing import corpus_changes, keyword_params
 

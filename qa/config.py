@@ -24,6 +24,14 @@ class Settings:
     chunk_tokens: int = 192
     chunk_overlap: int = 1  # sentences repeated from the previous chunk
     batch_size: int = 64
+    # auto, fp32 or bf16: what the model computes in while it builds an index (auto: bf16
+    # where the CPU has bfloat16 instructions). Questions use the index's own precision.
+    precision: str = "auto"
+    # The FAISS index a build makes: auto (exact up to qa.ann.FLAT_MAX chunks, HNSW above),
+    # flat, hnsw or ivf; and the search-time knobs of the approximate ones.
+    index_type: str = "auto"
+    ef_search: int = 128  # HNSW candidates per search (more: closer to exact, slower)
+    nprobe: int = 32  # IVF clusters visited per search
     top_k: int = 8  # chunks retrieved per question
     # dense, bm25, rrf or hybrid (see qa.retrieval); hybrid measured best on every set we have
     mode: str = "hybrid"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from qa import calibration, store
+from qa import ann, calibration, store
 from qa import model as answer_model
 from qa.answer import Answer, Policy, compose
 from qa.config import Settings
@@ -38,8 +38,11 @@ class Engine:
     def load(cls, settings: Settings, embedder: Embedder | None = None) -> Engine:
         """Load the index first (cheap to refuse), then the model if none was passed in."""
         store.read_manifest(settings.index)
-        embedder = embedder or Embedder.load(settings.model)
-        index = store.load(settings.index, manifest_expectations(settings, embedder))
+        embedder = embedder or Embedder.load(settings.model, settings.precision)
+        index = _searching(
+            store.load(settings.index, manifest_expectations(settings, embedder)), settings
+        )
+        embedder = _matching(embedder, index)
         return cls(settings, embedder, _calibrated(index, embedder))
 
     def refresh(self) -> store.LoadedIndex:
@@ -63,6 +66,8 @@ class Engine:
         except QAError as error:
             self._failed, self.problem = name, str(error)
         else:
+            loaded = _searching(loaded, self.settings)
+            self.embedder = _matching(self.embedder, loaded)
             self.index, self.problem, self._failed = _calibrated(loaded, self.embedder), None, None
         finally:
             self._swap.release()
@@ -165,6 +170,18 @@ class Engine:
             f"{articles} article{'s' if articles != 1 else ''} · {counts.get('chunks', 0)} "
             f"passages · built {m.get('built_at', '?')[:16].replace('T', ' ')} · {m.get('model')}"
         )
+
+
+def _searching(index: store.LoadedIndex, settings: Settings) -> store.LoadedIndex:
+    """The index with the settings' search-time knobs (HNSW efSearch, IVF nprobe) set."""
+    ann.configure(index.faiss_index, settings.ef_search, settings.nprobe)
+    return index
+
+
+def _matching(embedder: Embedder, index: store.LoadedIndex) -> Embedder:
+    """The embedder in the precision the index was built with, so questions are encoded as
+    its passages were (an index from before precision was recorded is fp32)."""
+    return embedder.with_precision(index.data.manifest.get("precision", "fp32"))
 
 
 def _calibrated(index: store.LoadedIndex, embedder: Embedder) -> store.LoadedIndex:

@@ -28,10 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from qa import store
+from qa import ann, store
 from qa.config import Settings
 from qa.datasets import Dataset, Query, check_evidence, corpus_digest
-from qa.embedding import Embedder
+from qa.embedding import Embedder, resolve_precision
 from qa.errors import QAError, UsageError
 from qa.indexing import build_index, chunking_params, keyword_params, update_index
 from qa.retrieval import MODES
@@ -62,15 +62,19 @@ Progress = Callable[[str, int, int], None]
 # ---------------------------------------------------------------- the cached index of a corpus
 
 
-def cache_folder(settings: Settings, dataset: Dataset) -> Path:
+def cache_folder(settings: Settings, dataset: Dataset, precision: str | None = None) -> Path:
     """`<eval_cache>/<corpus name>-<key>`: the key hashes the corpus bytes and the index
-    settings, so datasets over the same corpus (BBC dev, tune and test) share one index."""
+    settings, so datasets over the same corpus (BBC dev, tune and test) share one index.
+    `precision` is the embedder's (default: what `settings.precision` resolves to here)."""
     key = {
         "corpus": corpus_digest(dataset.corpora),
         "model": settings.model,
         "chunking": chunking_params(settings),
         "format": store.FORMAT_VERSION,
     }
+    precision = precision or resolve_precision(settings.precision)[0]
+    if precision != "fp32":  # fp32 caches keep the key they had before precision was a setting
+        key["precision"] = precision
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     name = "+".join(p.parent.name if p.stem == "corpus" else p.stem for p in dataset.corpora)
     safe = re.sub(r"[^A-Za-z0-9._+-]+", "-", name).strip("-") or "corpus"
@@ -82,16 +86,18 @@ def ensure_index(
 ) -> tuple[Settings, bool]:
     """Settings pointing at the dataset's cached index, built first when missing; and whether
     it was built now. The user's own `settings.index` is never read or written."""
-    folder = cache_folder(settings, dataset)
+    folder = cache_folder(settings, dataset, embedder.precision)
     cached = settings.with_(corpus=_corpus_path(dataset, folder), index=folder)
     try:
         manifest = store.read_manifest(folder)
         if manifest.get("model") == settings.model and manifest.get("chunking") == (
             chunking_params(settings)
         ):
-            if manifest.get("keyword") == keyword_params():
+            wanted = ann.choose(settings.index_type, manifest.get("counts", {}).get("chunks", 0))
+            same_kind = ann.Spec.from_json(manifest.get("faiss")) == wanted
+            if manifest.get("keyword") == keyword_params() and same_kind:
                 return cached, False
-            update_index(cached, embedder, progress)  # adds the keyword part, re-embeds nothing
+            update_index(cached, embedder, progress)  # keyword part or FAISS kind: no embedding
             return cached, True
     except QAError:
         pass  # nothing usable there yet: build it
@@ -590,7 +596,7 @@ def evaluate_dataset(
         raise UsageError(f"Unknown mode {bad[0]!r}: choose from {', '.join(MODES)}.")
     if k < 1:
         raise UsageError(f"-k must be at least 1, got {k}.")
-    embedder = embedder or Embedder.load(settings.model)
+    embedder = embedder or Embedder.load(settings.model, settings.precision)
     t0 = time.perf_counter()
     cached, built = ensure_index(settings, dataset, embedder, progress)
     engine = Engine.load(cached, embedder)

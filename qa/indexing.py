@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from qa import calibration, keyword, library, store
+from qa import ann, calibration, keyword, library, store
 from qa.chunking import Chunk, chunk_article
 from qa.config import Settings
 from qa.corpus import Article, CorpusRead, Skipped, read_corpus, read_file
@@ -245,8 +245,10 @@ def update_index(
 ) -> BuildReport:
     """Bring the index up to date with `settings.corpus`, embedding only what is new.
 
-    Without a usable previous index (none, damaged, other model or chunking) it builds in full
-    and says why in `BuildReport.note`. Same chunks and vectors as a full build of the corpus.
+    Without a usable previous index (none, damaged, other model or chunking, another precision
+    asked for explicitly) it builds in full and says why in `BuildReport.note`; with precision
+    "auto" it keeps the one the index was built with. Same chunks and vectors as a full build
+    of the corpus.
     """
     _check_window(settings, embedder)
     t0 = time.perf_counter()
@@ -259,10 +261,18 @@ def update_index(
             why = str(error).split(": run `qa index build`")[0]
             note = f"built in full: {why}"
             return _build(settings, embedder, progress, corpus, None, note, t0)
+        built_in = previous.data.manifest.get("precision", "fp32")
+        if settings.precision == "auto":  # an update keeps the precision the index has
+            embedder = embedder.with_precision(built_in)
+        if built_in != embedder.precision:  # its vectors are not what the model makes now
+            note = f"built in full: the index was embedded in {built_in}, now {embedder.precision}"
+            return _build(settings, embedder, progress, corpus, None, note, t0)
         return _build(settings, embedder, progress, corpus, previous, "", t0)
 
 
 def _check_window(settings: Settings, embedder: Embedder) -> None:
+    """Settings that would fail a build fail it before any embedding."""
+    ann.choose(settings.index_type, 0)
     if settings.chunk_tokens > embedder.max_tokens:
         raise UsageError(
             f"chunk_tokens={settings.chunk_tokens} is above the model's window of "
@@ -399,6 +409,8 @@ def _build(
         "model": settings.model,
         "dimension": embedder.dim,
         "max_seq_length": embedder.max_tokens,
+        "precision": embedder.precision,
+        "faiss": ann.choose(settings.index_type, len(chunks)).to_json(),
         "chunking": chunking_params(settings),
         "keyword": keyword_params(),
         "boilerplate_headlines": sorted(boilerplate),
@@ -490,8 +502,10 @@ def _nothing_to_write(
     """No article changed and the manifest already describes these very files."""
     manifest = previous.data.manifest
     files = manifest.get("corpus_files")
+    wanted = ann.choose(settings.index_type, manifest.get("counts", {}).get("chunks", 0))
     return (
         not changes.count
+        and ann.Spec.from_json(manifest.get("faiss")) == wanted
         and manifest.get("keyword") == keyword_params()
         and manifest.get("corpus") == str(settings.corpus.resolve())
         and files is not None

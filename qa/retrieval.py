@@ -20,7 +20,7 @@ from typing import Literal
 
 import numpy as np
 
-from qa import keyword
+from qa import ann, keyword
 from qa.chunking import Chunk
 from qa.errors import UsageError
 from qa.store import LoadedIndex
@@ -193,15 +193,7 @@ def search(index: LoadedIndex, query: np.ndarray, k: int) -> list[Hit]:
 
 
 def _dense_rows(index: LoadedIndex, q: np.ndarray, k: int, allowed: np.ndarray | None) -> list[int]:
-    import faiss
-
-    params = None
-    if allowed is not None:
-        ids = np.flatnonzero(allowed).astype(np.int64)
-        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids))
-        k = min(k, len(ids))
-    _, rows = index.faiss_index.search(q, min(k, index.faiss_index.ntotal), params=params)
-    return [int(r) for r in rows[0] if r >= 0]
+    return ann.search(index.faiss_index, index.data.vectors, q, k, allowed)
 
 
 def _top(scores: np.ndarray, k: int) -> list[int]:

@@ -4,7 +4,8 @@
       CURRENT              name of the generation in use (replaced atomically)
       gen-<time>-<id>/     one complete index:
         manifest.json      model, dimension, chunking, article hashes, counts, file sizes
-        vectors.faiss      FAISS IndexFlatIP over chunk vectors; FAISS id = row in chunks.jsonl
+        vectors.faiss      FAISS index over chunk vectors (flat, HNSW or IVF: `qa.ann`, the
+                           manifest's `faiss`); FAISS id = row in chunks.jsonl
         chunks.jsonl       one chunk per line, in row order, with `text_hash`: the hash of the
                            exact model input (see `qa.indexing.text_hash`), so the vectors of
                            this generation are the vector cache of the next update
@@ -55,7 +56,7 @@ class IndexData:
     manifest: dict[str, Any]
     articles: dict[str, Article]
     chunks: list[Chunk]
-    vectors: np.ndarray  # (n_chunks, dim) float32
+    vectors: np.ndarray  # (n_chunks, dim) float32; when loaded, a view into the FAISS index
     sentence_vectors: np.ndarray  # (n_sentences, dim) float16, chunk by chunk
     # per chunk, the hash of what the model saw; () for an index written before they were kept
     text_hashes: tuple[str, ...] = ()
@@ -150,6 +151,8 @@ def save(root: Path, data: IndexData, on_file: Callable[[int, int], None] | None
     """
     import faiss
 
+    from qa import ann
+
     if data.text_hashes and len(data.text_hashes) != len(data.chunks):
         raise ValueError(f"{len(data.text_hashes)} text hashes for {len(data.chunks)} chunks")
     if data.keyword is not None and data.keyword.size != len(data.chunks):
@@ -157,12 +160,14 @@ def save(root: Path, data: IndexData, on_file: Callable[[int, int], None] | None
     step = on_file or (lambda done, total: None)
     total = len(FILES) + 1
     root.mkdir(parents=True, exist_ok=True)
-    name = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    # microseconds in the name: two builds within one second still sort in the order they ran
+    now = time.time()
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(now)) + f"{int(now % 1 * 1e6):06d}"
+    name = f"gen-{stamp}-{uuid.uuid4().hex[:6]}"
     tmp = root / f".tmp-{name}"
     tmp.mkdir()
     step(0, total)
-    index = faiss.IndexFlatIP(data.vectors.shape[1])
-    index.add(np.ascontiguousarray(data.vectors, dtype=np.float32))
+    index = ann.build(ann.Spec.from_json(data.manifest.get("faiss")), data.vectors)
     faiss.write_index(index, str(tmp / "vectors.faiss"))
     step(1, total)
     hashes = data.text_hashes or (None,) * len(data.chunks)
@@ -212,7 +217,7 @@ def load(root: Path, expect: dict[str, Any]) -> LoadedIndex:
 
     `expect` maps manifest keys (model, dimension, chunking) to the values the caller needs.
     """
-    import faiss
+    from qa import ann
 
     gen = current_generation(root)  # read once: a swap meanwhile cannot mix two generations
     if gen is None:
@@ -230,12 +235,12 @@ def load(root: Path, expect: dict[str, Any]) -> LoadedIndex:
         if path.stat().st_size != size:
             raise IndexCorrupt(str(root), f"{name} has {path.stat().st_size} bytes, not {size}")
     try:
-        index = faiss.read_index(str(gen / "vectors.faiss"))
+        index = ann.read(gen / "vectors.faiss")
         rows = _read_jsonl(gen / "chunks.jsonl")
         hashes = tuple(r.pop("text_hash", None) or "" for r in rows)
         chunks = [_chunk_from_row(r) for r in rows]
         articles = {a["id"]: Article(**a) for a in _read_jsonl(gen / "articles.jsonl")}
-        sentence_vectors = np.load(gen / "sentences.npy")
+        sentence_vectors = np.load(gen / "sentences.npy", mmap_mode="r")  # read as needed
         keywords = keyword.load(gen) if "keyword" in manifest else None
     except (RuntimeError, ValueError, KeyError, TypeError, OSError) as e:
         raise IndexCorrupt(str(root), f"{type(e).__name__}: {e}") from None
@@ -247,7 +252,7 @@ def load(root: Path, expect: dict[str, Any]) -> LoadedIndex:
         raise IndexCorrupt(str(root), "sentence vectors do not match the chunk table")
     if keywords is not None and keywords.size != len(chunks):
         raise IndexCorrupt(str(root), "the keyword index does not match the chunk table")
-    vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d))
+    vectors = ann.rows_of(index)  # a view into the index where it can be (no second copy)
     hashes = hashes if all(hashes) else ()
     data = IndexData(manifest, articles, chunks, vectors, sentence_vectors, hashes, keywords)
     try:

@@ -431,7 +431,7 @@ class Library:
         try:
             if self.update_embedder is None:
                 sink(0.0, "loading the model for the update")
-                self.update_embedder = Embedder.load(self.settings.model)
+                self.update_embedder = Embedder.load(self.settings.model, self.settings.precision)
             report = update_index(self.settings, self.update_embedder, StageProgress(sink))
         except QAError as error:
             return f"The update did not run: {error}"

@@ -45,3 +45,40 @@ def test_unknown_model_is_a_clear_error() -> None:
     with pytest.raises(ModelUnavailable, match="QA_MODEL"):
         Embedder.load("/nonexistent/model-folder")
     assert (Path(resolve_model("all-MiniLM-L6-v2")) / "config.json").is_file()
+
+
+def test_bf16_vectors_agree_with_fp32(embedder: Embedder) -> None:
+    """bf16 (emulated where the CPU lacks it, so this runs everywhere) gives float32 unit
+    vectors that agree with fp32's for chunks, their sentences and questions."""
+    bf16 = embedder.with_precision("bf16")
+    if bf16.precision != "bf16":  # no bfloat16 instructions: force the emulated path
+        bf16 = Embedder(embedder.model, embedder.name, "bf16")
+    texts = [
+        "Tokayev asked Putin for military help. Russian troops arrived in Almaty.",
+        "Time Warner profits jumped 76% to $1.13bn in the three months to December.",
+    ]
+    spans = [[(0, 38), (39, 71)], [(0, 75)]]
+    ref, low = embedder.encode_documents(texts, spans), bf16.encode_documents(texts, spans)
+    assert low.vectors.dtype == np.float32
+    assert (low.vectors * ref.vectors).sum(axis=1).min() > 0.999
+    for a, b in zip(low.span_vectors, ref.span_vectors, strict=True):
+        assert (a * b).sum(axis=1).min() > 0.999
+    question = "Who did Tokayev ask for help?"
+    assert (bf16.encode_query(question) @ embedder.encode_query(question).T).item() > 0.999
+    assert embedder.with_precision("fp32") is embedder
+
+
+def test_precision_is_resolved_with_a_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa import embedding
+    from qa.errors import UsageError
+
+    assert embedding.resolve_precision("fp32") == ("fp32", None)
+    with pytest.raises(UsageError, match="auto, fp32, bf16"):
+        embedding.resolve_precision("fp16")
+    monkeypatch.setattr(embedding, "bf16_supported", lambda: True)
+    assert embedding.resolve_precision("auto") == ("bf16", None)
+    assert embedding.resolve_precision("bf16") == ("bf16", None)
+    monkeypatch.setattr(embedding, "bf16_supported", lambda: False)
+    assert embedding.resolve_precision("auto") == ("fp32", None)
+    precision, note = embedding.resolve_precision("bf16")
+    assert precision == "fp32" and "no bfloat16 instructions" in note

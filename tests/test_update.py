@@ -291,3 +291,26 @@ def test_cli_update_reports_changes_and_ask_warns_when_stale(versions, tmp_path,
     with store.writer_lock(settings.index):
         locked = runner.invoke(app, ["index", "update", *index])
     assert locked.exit_code == 1 and "pid" in locked.output and "Traceback" not in locked.output
+
+
+def test_precision_is_recorded_followed_by_questions_and_kept_by_updates(
+    seed_settings, tmp_path, embedder
+) -> None:
+    """A bf16 build says so in its manifest and `qa index info`; the engine encodes questions
+    in the index's precision; "auto" updates keep it, an explicit other one re-embeds all."""
+    settings = replace(seed_settings, index=tmp_path / "index", precision="bf16")
+    bf16 = embedder.with_precision("bf16")
+    build_index(settings, bf16)
+    assert store.read_manifest(settings.index)["precision"] == bf16.precision
+    engine = Engine.load(settings, embedder)  # an fp32 embedder is handed in ...
+    assert engine.embedder.precision == bf16.precision  # ... and follows the index
+    assert not engine.ask("Who did Tokayev ask for help?").abstained
+
+    kept = update_index(replace(settings, precision="auto"), embedder)
+    assert kept.up_to_date and not kept.note
+    redone = update_index(replace(settings, precision="fp32"), embedder)
+    if bf16.precision == "bf16":
+        assert redone.embedded == redone.chunks and "embedded in bf16, now fp32" in redone.note
+    assert store.read_manifest(settings.index)["precision"] == "fp32"
+    info = CliRunner().invoke(app, ["index", "info", "--index", str(settings.index)])
+    assert "precision: fp32" in info.output
