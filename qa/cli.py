@@ -42,6 +42,22 @@ IndexTypeOpt = Annotated[
         "up to 20,000 chunks, HNSW above).",
     ),
 ]
+EngineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        help="local or ray: where the embedding runs (env QA_ENGINE, default local). ray needs "
+        "pip install -e '.[distributed]'.",
+    ),
+]
+AddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--address",
+        help="A Ray cluster to join with --engine ray, e.g. ray://head:10001 or auto (env "
+        "QA_RAY_ADDRESS; default: start a local Ray for the build).",
+    ),
+]
 PrecisionOpt = Annotated[
     str | None,
     typer.Option(
@@ -156,6 +172,8 @@ def index_build(
     ] = False,
     precision: PrecisionOpt = None,
     index_type: IndexTypeOpt = None,
+    engine: EngineOpt = None,
+    address: AddressOpt = None,
 ) -> None:
     """Build the index from the corpus folder, with a progress bar and a summary.
 
@@ -163,14 +181,16 @@ def index_build(
     (as `qa index update` does); --full re-embeds everything.
 
     Example: qa index build --corpus ~/articles --index ~/articles-index --precision bf16
+             qa index build --engine ray --address auto   (embed on a running Ray cluster)
     """
     from qa.corpus import read_corpus
     from qa.indexing import build_index, is_up_to_date, update_index
 
     with user_errors():
         settings = settings_for(
-            corpus=corpus, index=index, precision=precision, index_type=index_type
-        )
+            corpus=corpus, index=index, precision=precision, index_type=index_type,
+            engine=engine, ray_address=address,
+        )  # fmt: skip
         read = read_corpus(settings.corpus)
         if if_stale and is_up_to_date(settings, read):
             typer.echo(f"Index in {settings.index} is up to date ({len(read.articles)} articles).")
@@ -188,6 +208,8 @@ def index_update(
     index: IndexOpt = None,
     precision: PrecisionOpt = None,
     index_type: IndexTypeOpt = None,
+    engine: EngineOpt = None,
+    address: AddressOpt = None,
 ) -> None:
     """Update the index after articles were added, changed or removed; embeds only new text.
 
@@ -203,8 +225,9 @@ def index_update(
 
     with user_errors():
         settings = settings_for(
-            corpus=corpus, index=index, precision=precision, index_type=index_type
-        )
+            corpus=corpus, index=index, precision=precision, index_type=index_type,
+            engine=engine, ray_address=address,
+        )  # fmt: skip
         if corpus is None and not os.environ.get("QA_CORPUS"):
             try:
                 built_from = indexed_corpus(read_manifest(settings.index))

@@ -24,6 +24,10 @@ class Settings:
     chunk_tokens: int = 192
     chunk_overlap: int = 1  # sentences repeated from the previous chunk
     batch_size: int = 64
+    # Where a build embeds: "local" (this process) or "ray" (qa.distributed), on the Ray
+    # cluster at ray_address, or a local Ray started for the build when it is empty.
+    engine: str = "local"
+    ray_address: str = ""
     # auto, fp32 or bf16: what the model computes in while it builds an index (auto: bf16
     # where the CPU has bfloat16 instructions). Questions use the index's own precision.
     precision: str = "auto"

@@ -29,7 +29,7 @@ from qa import ann, calibration, keyword, library, store
 from qa.chunking import Chunk, chunk_article
 from qa.config import Settings
 from qa.corpus import Article, CorpusRead, Skipped, read_corpus, read_file
-from qa.embedding import Embedder
+from qa.embedding import DocumentVectors, Embedder
 from qa.errors import IndexCorrupt, IndexMismatch, IndexMissing, QAError, UsageError
 
 # stage name, items done, items in the stage
@@ -273,6 +273,8 @@ def update_index(
 def _check_window(settings: Settings, embedder: Embedder) -> None:
     """Settings that would fail a build fail it before any embedding."""
     ann.choose(settings.index_type, 0)
+    if settings.engine not in ("local", "ray"):
+        raise UsageError(f"Unknown engine {settings.engine!r}: use local or ray (QA_ENGINE).")
     if settings.chunk_tokens > embedder.max_tokens:
         raise UsageError(
             f"chunk_tokens={settings.chunk_tokens} is above the model's window of "
@@ -383,11 +385,12 @@ def _build(
         report("embedding", done, len(embed_items))
 
     report("embedding", 0, len(embed_items))
-    embedded = embedder.encode_documents(
+    embedded = _encode(
+        settings,
+        embedder,
         [texts[k] for k in embed_items],
         [spans[k] for k in embed_items],
-        settings.batch_size,
-        on_batch=advance,
+        advance,
     )
     stages["embed"] = time.perf_counter() - t
 
@@ -461,6 +464,24 @@ def _build(
         reused=sum(1 for s in sources if s >= 0),
         note=note,
     )
+
+
+def _encode(
+    settings: Settings,
+    embedder: Embedder,
+    texts: list[str],
+    spans: list[list[tuple[int, int]]],
+    on_batch: Callable[[int], None],
+) -> DocumentVectors:
+    """The chunk and sentence vectors, in this process or on Ray (`settings.engine`)."""
+    if settings.engine == "ray":
+        from qa import distributed
+
+        address = settings.ray_address or None
+        return distributed.encode_documents(
+            embedder, texts, spans, settings.batch_size, address, on_batch
+        )
+    return embedder.encode_documents(texts, spans, settings.batch_size, on_batch=on_batch)
 
 
 def _keyword_index(
