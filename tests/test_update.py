@@ -293,6 +293,14 @@ def test_cli_update_reports_changes_and_ask_warns_when_stale(versions, tmp_path,
     assert locked.exit_code == 1 and "pid" in locked.output and "Traceback" not in locked.output
 
 
+SEED_QUESTIONS = (
+    "Who did Tokayev ask for help?",
+    "How many people have been detained?",
+    "When was the CSTO founded?",
+    "What did Blinken question?",
+)
+
+
 def test_precision_is_recorded_followed_by_questions_and_kept_by_updates(
     seed_settings, tmp_path, embedder
 ) -> None:
@@ -304,7 +312,11 @@ def test_precision_is_recorded_followed_by_questions_and_kept_by_updates(
     assert store.read_manifest(settings.index)["precision"] == bf16.precision
     engine = Engine.load(settings, embedder)  # an fp32 embedder is handed in ...
     assert engine.embedder.precision == bf16.precision  # ... and follows the index
-    assert not engine.ask("Who did Tokayev ask for help?").abstained
+    exact = Engine.load(seed_settings, embedder)  # the fp32 index of the same article
+    for question in SEED_QUESTIONS:  # the same answers, quote for quote
+        got, want = engine.ask(question).to_json(), exact.ask(question).to_json()
+        assert [c["quote"] for c in got["citations"]] == [c["quote"] for c in want["citations"]]
+        assert got["abstained"] == want["abstained"]
 
     kept = update_index(replace(settings, precision="auto"), embedder)
     assert kept.up_to_date and not kept.note
