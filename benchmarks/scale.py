@@ -7,7 +7,7 @@ and BBC indexes that `qa eval` caches under `.cache/eval/`; run `qa eval eval/bb
 `qa eval ../shared/eval/realtimeqa` first), about 290,000 of them; past that, perturbed copies
 of random real ones (unit noise scaled to a cosine of about 0.9 with the original: near-duplicate
 paragraphs, as a newsroom archive has), never uniform noise. **Queries**: real questions (BBC
-and RealTime QA) encoded by the model.
+and RealTime QA, up to `--queries`, distinct) encoded by the model.
 
 For each size and kind, in a fresh process each (so peak memory is its own): build seconds,
 index bytes on disk, peak RSS of the build and of a serving process (the index read back as
@@ -168,13 +168,14 @@ def _in_child(target, *args) -> dict:
 
 
 def markdown(runs: list[dict]) -> str:
+    queries = runs[0].get("queries", "?") if runs else 0
     lines = [
         "# FAISS index kinds at scale (`python benchmarks/scale.py`)",
         "",
         f"{os.cpu_count()} cores. Real MiniLM sentence vectors plus perturbed copies (cosine "
-        f"{NOISE_COSINE} to a real one); real questions as queries; k = 10; one query at a "
-        "time. Memory is the peak RSS a process added over its start, against the raw float32 "
-        "vectors.",
+        f"{NOISE_COSINE} to a real one); {queries} real questions as queries; k = 10; one "
+        "query at a time. Memory is the peak RSS a process added over its start, against the "
+        "raw float32 vectors.",
         "",
         "| vectors | kind | knob | build s | index MB | raw MB | build peak RSS MB | serve RSS "
         "MB (× raw) | p50 ms | p95 ms | recall@10 |",
@@ -211,6 +212,7 @@ def main() -> None:
             served = _in_child(_serve, str(out), queries, truth, kind)
             run = {
                 "n": n,
+                "queries": len(queries),
                 "kind": kind,
                 "raw_mb": round(n * queries.shape[1] * 4 / 2**20),
                 "index_mb": round(out.stat().st_size / 2**20),

@@ -28,6 +28,7 @@ FLAT_MAX = 20_000  # chunks; above it exact search costs more than the rest of a
 HNSW_M = 32  # graph neighbours per vector
 HNSW_EF_CONSTRUCTION = 80
 EXACT_FILTERED = 20_000  # a filter that leaves at most this many rows is scored exactly
+BLOCK = 65_536  # rows added to an index at a time
 
 
 @dataclass(frozen=True)
@@ -66,18 +67,21 @@ def build(spec: Spec, vectors: np.ndarray) -> Any:
     """A FAISS inner-product index of `spec` holding `vectors` (unit rows) as ids 0..n-1."""
     import faiss
 
-    x = np.ascontiguousarray(vectors, dtype=np.float32)
-    dim = x.shape[1]
+    n, dim = vectors.shape
     if spec.kind == "hnsw":
         index = faiss.IndexHNSWFlat(dim, spec.m or HNSW_M, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = spec.ef_construction or HNSW_EF_CONSTRUCTION
     elif spec.kind == "ivf":
         quantizer = faiss.IndexFlatIP(dim)
         index = faiss.IndexIVFFlat(quantizer, dim, spec.nlist or 1, faiss.METRIC_INNER_PRODUCT)
-        index.train(x if len(x) else np.zeros((1, dim), np.float32))
+        # k-means on an even sample of 100 points per cluster (FAISS wants at least 39)
+        sample = np.arange(0, n, max(1, n // (100 * (spec.nlist or 1))))
+        train = vectors[sample] if n else np.zeros((1, dim), np.float32)
+        index.train(np.ascontiguousarray(train, dtype=np.float32))
     else:
         index = faiss.IndexFlatIP(dim)
-    index.add(x)
+    for start in range(0, n, BLOCK):  # in blocks: a memory-mapped input is never copied whole
+        index.add(np.ascontiguousarray(vectors[start : start + BLOCK], dtype=np.float32))
     return index
 
 
