@@ -5,7 +5,7 @@
 Both build the first `--articles` BBC articles from scratch with the same precision; the Ray
 one starts its local Ray first and counts that (a real user pays it too), and the figures say
 apart how long `ray.init` took. The vectors are compared (max absolute difference). Writes
-`benchmarks/results/ray_overhead.json`.
+`benchmarks/results/ray_overhead_PRECISION.json`.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def main() -> None:
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
     print(json.dumps(result, indent=2))
-    out = ROOT / "benchmarks" / "results" / "ray_overhead.json"
+    out = ROOT / "benchmarks" / "results" / f"ray_overhead_{embedder.precision}.json"
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     shutil.rmtree(WORK, ignore_errors=True)
 

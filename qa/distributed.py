@@ -38,8 +38,11 @@ class _Encoder:
             "idx": batch["idx"],
             "vector": docs.vectors,
             "counts": counts,
-            # ragged: each chunk's sentence vectors, flattened (`counts` rows of `dim`)
-            "sentences": np.array([v.reshape(-1) for v in docs.span_vectors], dtype=object),
+            # ragged, so as bytes: each chunk's float32 sentence vectors (`counts` rows); a
+            # batch of equal counts would otherwise become a fixed-shape tensor of another type
+            "sentences": np.array(
+                [v.astype(np.float32).tobytes() for v in docs.span_vectors], dtype=object
+            ),
         }
 
 
@@ -100,7 +103,8 @@ def _run(ray, embedder, texts, spans, batch_size, on_batch) -> DocumentVectors:
             batch["idx"], batch["vector"], batch["counts"], batch["sentences"], strict=True
         ):
             vectors[int(i)] = vector
-            sentences[int(i)] = np.asarray(flat, np.float32).reshape(int(count), embedder.dim)
+            rows = np.frombuffer(flat, dtype=np.float32)
+            sentences[int(i)] = rows.reshape(int(count), embedder.dim).copy()
         if on_batch is not None:
             on_batch(len(batch["idx"]))
     return DocumentVectors(vectors, sentences)
