@@ -282,6 +282,35 @@ def _check_window(settings: Settings, embedder: Embedder) -> None:
         )
 
 
+@dataclass
+class _Rechunked:
+    """The articles chunked in this build (added, changed, or whose headline changed sides of
+    the boilerplate rule): their chunks, the model input of each, and its cache key."""
+
+    chunks: list[Chunk]
+    texts: list[str]
+    spans: list[list[tuple[int, int]]]
+    hashes: list[str]
+    articles: set[str]  # ids of the articles chunked now
+    failed: list[Skipped]  # ... of them, those that could not be chunked
+    failed_ids: set[str]
+    boilerplate: set[str]  # the boilerplate headline templates of the whole corpus now
+    boilerplate_before: set[str]  # ... and of the previous generation
+
+
+@dataclass
+class _Rows:
+    """The new index's rows in corpus order, and where each row's vectors come from: the
+    previous generation's row with the same model input, or a text embedded now."""
+
+    chunks: list[Chunk] = field(default_factory=list)
+    hashes: list[str] = field(default_factory=list)
+    cached: list[int | None] = field(default_factory=list)  # previous row with the same input
+    embedded: list[int | None] = field(default_factory=list)  # position among `to_embed`
+    kept: list[int | None] = field(default_factory=list)  # previous row of an unchanged article
+    to_embed: list[int] = field(default_factory=list)  # `_Rechunked.chunks` index of each text
+
+
 def _build(
     settings: Settings,
     embedder: Embedder,
@@ -293,7 +322,8 @@ def _build(
 ) -> BuildReport:
     """The pipeline behind both entry points; `previous` is the cache (None: embed all).
 
-    Seconds count from `t0`, when the caller started (loading the previous index included).
+    read → chunk what changed → plan the rows → embed what is new → keywords → assemble and
+    write. Seconds count from `t0`, when the caller started (loading the previous index too).
     """
     report = progress or (lambda stage, done, total: None)
     t0 = t0 if t0 is not None else time.perf_counter()
@@ -301,16 +331,7 @@ def _build(
     t = time.perf_counter()
     if (current := store.current_name(settings.index)) is not None:
         store.cleanup(settings.index, keep={current})  # a killed build's leftovers go first
-
-    report("reading", 0, 0)
-    prints = library.fingerprint(settings.corpus) if settings.corpus.exists() else {}
-    corpus = corpus or read_corpus(settings.corpus)
-    report("reading", len(corpus.articles), len(corpus.articles))
-    if not corpus.articles:
-        raise UsageError(
-            f"No readable articles in {settings.corpus} ({len(corpus.skipped)} files skipped): "
-            "add .txt, .md, .html, .json or .jsonl files, or point --corpus elsewhere."
-        )
+    corpus, prints = _read(settings, corpus, report)
     indexed = previous.data.manifest.get("articles", {}) if previous else {}
     changes = diff(indexed, corpus.articles)
     stages["read"] = time.perf_counter() - t
@@ -323,9 +344,90 @@ def _build(
         )  # fmt: skip
 
     t = time.perf_counter()
-    # One headline rule for both retrievers: a boilerplate headline is left out of the model's
-    # input as it is out of BM25's field. An unchanged article whose headline changed sides (the
-    # corpus around it grew or shrank) is re-chunked, since its model input changed.
+    fresh = _rechunk(corpus, changes, previous, settings, embedder, report)
+    stages["chunk"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    rows = _plan_rows(corpus, fresh, previous, embedder)
+    embedded = _embed(settings, embedder, fresh, rows, report)
+    stages["embed"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    titles = {a.id: a.title for a in corpus.articles if a.id not in fresh.failed_ids}
+    keywords = _keyword_index(rows.chunks, rows.kept, titles, fresh.boilerplate, previous, report)
+    stages["keywords"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    vectors, sentence_vectors = _assemble(rows, previous, embedded, embedder.dim)
+    kept = [a for a in corpus.articles if a.id not in fresh.failed_ids]
+    skipped = corpus.skipped + fresh.failed
+    manifest = _manifest(
+        settings, embedder, kept, rows, vectors, sentence_vectors, fresh, prints, skipped
+    )
+    data = store.IndexData(
+        manifest=manifest,
+        articles={a.id: a for a in kept},
+        chunks=rows.chunks,
+        vectors=vectors,
+        sentence_vectors=sentence_vectors,
+        text_hashes=tuple(rows.hashes),
+        keyword=keywords,
+    )
+    generation = store.save(settings.index, data, lambda d, n: report("writing", d, n))
+    stages["write"] = time.perf_counter() - t
+    gone = fresh.failed_ids & set(indexed)
+    if gone:  # a changed article that now fails is gone from the index
+        changes = Changes(
+            changes.added, tuple(i for i in changes.changed if i not in gone),
+            changes.removed + tuple(i for i in changes.changed if i in gone),
+            changes.unchanged,
+        )  # fmt: skip
+    return BuildReport(
+        articles=len(kept),
+        chunks=len(rows.chunks),
+        sentences=int(len(sentence_vectors)),
+        skipped=skipped,
+        seconds=time.perf_counter() - t0,
+        generation=generation,
+        stage_seconds=stages,
+        mode="update" if previous is not None else "full",
+        changes=changes,
+        embedded=len(rows.to_embed),
+        reused=sum(1 for r in rows.cached if r is not None),
+        note=note,
+    )
+
+
+def _read(
+    settings: Settings, corpus: CorpusRead | None, report: Progress
+) -> tuple[CorpusRead, dict]:
+    """The corpus (unless the caller read it) and its files' fingerprints, taken first."""
+    report("reading", 0, 0)
+    prints = library.fingerprint(settings.corpus) if settings.corpus.exists() else {}
+    corpus = corpus or read_corpus(settings.corpus)
+    report("reading", len(corpus.articles), len(corpus.articles))
+    if not corpus.articles:
+        raise UsageError(
+            f"No readable articles in {settings.corpus} ({len(corpus.skipped)} files skipped): "
+            "add .txt, .md, .html, .json or .jsonl files, or point --corpus elsewhere."
+        )
+    return corpus, prints
+
+
+def _rechunk(
+    corpus: CorpusRead,
+    changes: Changes,
+    previous: store.LoadedIndex | None,
+    settings: Settings,
+    embedder: Embedder,
+    report: Progress,
+) -> _Rechunked:
+    """Chunk the added and changed articles.
+
+    One headline rule for both retrievers: a boilerplate headline is left out of the model's
+    input as it is out of BM25's field. An unchanged article whose headline changed sides (the
+    corpus around it grew or shrank) is re-chunked too, since its model input changed.
+    """
     boilerplate = keyword.boilerplate_templates([a.title for a in corpus.articles])
     before = set(previous.data.manifest.get("boilerplate_headlines", [])) if previous else set()
     flipped = {
@@ -334,96 +436,114 @@ def _build(
         if (keyword.template(a.title) in before) != (keyword.template(a.title) in boilerplate)
     }
     todo = {*changes.added, *changes.changed} | (flipped if previous else set())
-    fresh = [a for a in corpus.articles if a.id in todo]
-    chunks_new, texts, spans, failed = _chunk(fresh, settings, embedder, report, boilerplate)
-    hashes_new = [text_hash(x, s) for x, s in zip(texts, spans, strict=True)]
+    articles = [a for a in corpus.articles if a.id in todo]
+    chunks, texts, spans, failed = _chunk(articles, settings, embedder, report, boilerplate)
     failed_paths = {f.path for f in failed}
-    failed_ids = {a.id for a in fresh if _failed_path(a) in failed_paths}
-    stages["chunk"] = time.perf_counter() - t
+    return _Rechunked(
+        chunks=chunks,
+        texts=texts,
+        spans=spans,
+        hashes=[text_hash(x, s) for x, s in zip(texts, spans, strict=True)],
+        articles=todo,
+        failed=failed,
+        failed_ids={a.id for a in articles if _failed_path(a) in failed_paths},
+        boilerplate=boilerplate,
+        boilerplate_before=before,
+    )
 
-    # Which rows come from the cache (old row >= 0) and which are embedded now (-1 - k).
-    t = time.perf_counter()
-    old_rows, old_hashes = _cache(previous, embedder, before) if previous else ({}, ())
+
+def _plan_rows(
+    corpus: CorpusRead,
+    fresh: _Rechunked,
+    previous: store.LoadedIndex | None,
+    embedder: Embedder,
+) -> _Rows:
+    """The rows of the new index: an unchanged article keeps its previous rows; a re-chunked
+    one's chunks take the vectors of a previous row with the same model input when there is
+    one, else are embedded (each distinct text once)."""
+    old_rows, old_hashes = (
+        _cache(previous, embedder, fresh.boilerplate_before) if previous else ({}, ())
+    )
     cache = {h: r for r, h in enumerate(old_hashes)}
     new_by_article: dict[str, list[int]] = {}
-    for k, chunk in enumerate(chunks_new):
+    for k, chunk in enumerate(fresh.chunks):
         new_by_article.setdefault(chunk.article_id, []).append(k)
-    chunks: list[Chunk] = []
-    hashes: list[str] = []
-    sources: list[int] = []
-    kept_rows: list[int | None] = []  # the previous row of a chunk of an unchanged article
-    to_embed: dict[str, int] = {}  # text hash -> position among the texts to embed
-    embed_items: list[int] = []  # index into chunks_new of each text to embed
+    rows = _Rows()
+    position: dict[str, int] = {}  # text hash -> position among the texts to embed
     for article in corpus.articles:
-        if article.id in failed_ids:
+        if article.id in fresh.failed_ids:
             continue
-        if article.id not in todo:
+        if article.id not in fresh.articles:
             for r in old_rows.get(article.id, ()):
-                chunks.append(previous.data.chunks[r])  # type: ignore[union-attr]
-                hashes.append(old_hashes[r])
-                sources.append(r)
-                kept_rows.append(r)
+                rows.chunks.append(previous.data.chunks[r])  # type: ignore[union-attr]
+                rows.hashes.append(old_hashes[r])
+                rows.cached.append(r)
+                rows.embedded.append(None)
+                rows.kept.append(r)
             continue
         for k in new_by_article.get(article.id, ()):
-            h = hashes_new[k]
-            chunks.append(chunks_new[k])
-            hashes.append(h)
-            kept_rows.append(None)
+            h = fresh.hashes[k]
+            rows.chunks.append(fresh.chunks[k])
+            rows.hashes.append(h)
+            rows.kept.append(None)
+            rows.cached.append(cache.get(h))
             if h in cache:
-                sources.append(cache[h])
-            else:
-                if h not in to_embed:
-                    to_embed[h] = len(embed_items)
-                    embed_items.append(k)
-                sources.append(-1 - to_embed[h])
+                rows.embedded.append(None)
+                continue
+            if h not in position:
+                position[h] = len(rows.to_embed)
+                rows.to_embed.append(k)
+            rows.embedded.append(position[h])
+    return rows
 
-    done = 0
+
+def _embed(
+    settings: Settings, embedder: Embedder, fresh: _Rechunked, rows: _Rows, report: Progress
+) -> DocumentVectors:
+    """Embed the texts the rows need, with progress."""
+    total, done = len(rows.to_embed), 0
 
     def advance(n: int) -> None:
         nonlocal done
         done += n
-        report("embedding", done, len(embed_items))
+        report("embedding", done, total)
 
-    report("embedding", 0, len(embed_items))
-    embedded = _encode(
-        settings,
-        embedder,
-        [texts[k] for k in embed_items],
-        [spans[k] for k in embed_items],
-        advance,
-    )
-    stages["embed"] = time.perf_counter() - t
+    report("embedding", 0, total)
+    texts = [fresh.texts[k] for k in rows.to_embed]
+    return _encode(settings, embedder, texts, [fresh.spans[k] for k in rows.to_embed], advance)
 
-    t = time.perf_counter()
-    titles = {a.id: a.title for a in corpus.articles if a.id not in failed_ids}
-    keywords = _keyword_index(chunks, kept_rows, titles, boilerplate, previous, report)
-    stages["keywords"] = time.perf_counter() - t
 
-    t = time.perf_counter()
-    vectors, sentence_vectors = _assemble(
-        sources, previous, embedded.vectors, embedded.span_vectors, embedder.dim
-    )
-    kept = [a for a in corpus.articles if a.id not in failed_ids]
-    skipped = corpus.skipped + failed
+def _manifest(
+    settings: Settings,
+    embedder: Embedder,
+    kept: list[Article],
+    rows: _Rows,
+    vectors: np.ndarray,
+    sentence_vectors: np.ndarray,
+    fresh: _Rechunked,
+    prints: dict,
+    skipped: list[Skipped],
+) -> dict[str, Any]:
+    """What the generation's manifest says of it (`qa.store` adds files and sizes)."""
     by_file: dict[str, list[str]] = {}
     for a in kept:
         by_file.setdefault(a.path or "", []).append(a.id)
-    manifest = {
+    return {
         "model": settings.model,
         "dimension": embedder.dim,
         "max_seq_length": embedder.max_tokens,
         "precision": embedder.precision,
-        "faiss": ann.choose(settings.index_type, len(chunks)).to_json(),
+        "faiss": ann.choose(settings.index_type, len(rows.chunks)).to_json(),
         "chunking": chunking_params(settings),
         "keyword": keyword_params(),
-        "boilerplate_headlines": sorted(boilerplate),
+        "boilerplate_headlines": sorted(fresh.boilerplate),
         # how close off-topic questions come to this index (qa.calibration)
         "calibration": calibration.measure(vectors, embedder).to_json(),
         "corpus": str(settings.corpus.resolve()),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "counts": {
             "articles": len(kept),
-            "chunks": len(chunks),
+            "chunks": len(rows.chunks),
             "sentences": int(len(sentence_vectors)),
             "skipped": len(skipped),
         },
@@ -433,37 +553,6 @@ def _build(
             rel: {"stat": stat, "articles": by_file.get(rel, [])} for rel, stat in prints.items()
         },
     }
-    data = store.IndexData(
-        manifest=manifest,
-        articles={a.id: a for a in kept},
-        chunks=chunks,
-        vectors=vectors,
-        sentence_vectors=sentence_vectors,
-        text_hashes=tuple(hashes),
-        keyword=keywords,
-    )
-    generation = store.save(settings.index, data, lambda d, n: report("writing", d, n))
-    stages["write"] = time.perf_counter() - t
-    if failed_ids & set(indexed):  # a changed article that now fails is gone from the index
-        changes = Changes(
-            changes.added, tuple(i for i in changes.changed if i not in failed_ids),
-            changes.removed + tuple(i for i in changes.changed if i in failed_ids),
-            changes.unchanged,
-        )  # fmt: skip
-    return BuildReport(
-        articles=len(kept),
-        chunks=len(chunks),
-        sentences=int(len(sentence_vectors)),
-        skipped=skipped,
-        seconds=time.perf_counter() - t0,
-        generation=generation,
-        stage_seconds=stages,
-        mode="update" if previous is not None else "full",
-        changes=changes,
-        embedded=len(embed_items),
-        reused=sum(1 for s in sources if s >= 0),
-        note=note,
-    )
 
 
 def _encode(
@@ -560,27 +649,24 @@ def _cache(
 
 
 def _assemble(
-    sources: list[int],
-    previous: store.LoadedIndex | None,
-    new_vectors: np.ndarray,
-    new_spans: list[np.ndarray],
-    dim: int,
+    rows: _Rows, previous: store.LoadedIndex | None, new: DocumentVectors, dim: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Chunk and sentence vectors in final row order, from the cache rows and the new ones."""
-    src = np.asarray(sources, dtype=np.int64)
-    vectors = np.zeros((len(src), dim), dtype=np.float32)
-    old = src >= 0
-    if previous is not None and old.any():
-        vectors[old] = previous.data.vectors[src[old]]
-    if (~old).any():
-        vectors[~old] = new_vectors[-1 - src[~old]]
+    """Chunk and sentence vectors in the rows' order, from the previous generation's rows and
+    the texts embedded now."""
+    vectors = np.zeros((len(rows.chunks), dim), dtype=np.float32)
+    cached = np.array([-1 if r is None else r for r in rows.cached], dtype=np.int64)
+    fresh = np.array([-1 if k is None else k for k in rows.embedded], dtype=np.int64)
+    if previous is not None and (cached >= 0).any():
+        vectors[cached >= 0] = previous.data.vectors[cached[cached >= 0]]
+    if (fresh >= 0).any():
+        vectors[fresh >= 0] = new.vectors[fresh[fresh >= 0]]
     pieces: list[np.ndarray] = []
-    for s in sources:
-        if s >= 0:
+    for old, k in zip(rows.cached, rows.embedded, strict=True):
+        if old is not None:
             o = previous.sentence_offsets  # type: ignore[union-attr]
-            pieces.append(previous.data.sentence_vectors[o[s] : o[s + 1]])  # type: ignore[union-attr]
+            pieces.append(previous.data.sentence_vectors[o[old] : o[old + 1]])  # type: ignore[union-attr]
         else:
-            pieces.append(new_spans[-1 - s].astype(np.float16))
+            pieces.append(new.span_vectors[k].astype(np.float16))  # type: ignore[index]
     sentences = np.concatenate(pieces) if pieces else np.zeros((0, dim), np.float16)
     return vectors, sentences.astype(np.float16, copy=False)
 
