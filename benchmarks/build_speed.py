@@ -25,6 +25,13 @@ ROOT = Path(__file__).resolve().parents[1]
 BBC = ROOT.parent / "shared" / "corpora" / "bbc-news" / "corpus.jsonl"
 
 
+def _peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--corpus", type=Path, default=BBC)
@@ -68,6 +75,7 @@ def main() -> None:
             for k, v in dict(report.stage_seconds, read=read_seconds).items()
         },
     }
+    result["peak_rss_mb"] = round(_peak_rss_mb())  # the whole process: model, build, encode
     result["non_embedding_share"] = round(1 - result["stage_shares"].get("embed", 0.0), 4)
     print(json.dumps(result, indent=2))
     name = f"build_speed_{args.limit}.json" if args.limit else "build_speed.json"

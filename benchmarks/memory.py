@@ -1,0 +1,85 @@
+"""Memory of a serving process per index, and what each 1,000 articles add.
+
+    python benchmarks/memory.py
+
+For a baseline (the model loaded, no index) and for each cached `qa eval` index (the seed,
+BBC, RealTime QA; run `qa eval` on them first), a fresh process loads the engine and answers 20
+questions; its peak resident memory (VmHWM) and what it holds at the end (VmRSS) are printed,
+and, against the baseline, megabytes per 1,000 articles. Memory-mapped files count in RSS only
+as far as answers touched them. Writes `benchmarks/results/memory.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / ".cache" / "eval"
+INDEXES = ("seed-*", "bbc-news-*", "realtimeqa-*")
+QUESTIONS = ROOT / "eval" / "bbc-test" / "queries.jsonl"
+
+
+def _status() -> dict[str, float]:
+    fields = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmHWM", "VmRSS"):
+            fields[key] = int(value.split()[0]) / 1024
+    return fields
+
+
+def _serve(index: str | None, queue) -> None:
+    from qa.config import Settings
+    from qa.embedding import Embedder
+    from qa.engine import Engine
+
+    settings = Settings.from_env()
+    embedder = Embedder.load(settings.model, settings.precision)
+    questions = [json.loads(line)["question"] for line in QUESTIONS.read_text().splitlines()]
+    articles = 0
+    if index is None:
+        for q in questions[:20]:
+            embedder.encode_query(q)
+    else:
+        engine = Engine.load(settings.with_(index=Path(index)), embedder)
+        articles = len(engine.index.data.articles)
+        for q in questions[:20]:
+            engine.ask(q)
+    queue.put({"index": Path(index).name if index else None, "articles": articles, **_status()})
+
+
+def _child(index: str | None) -> dict:
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_serve, args=(index, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def main() -> None:
+    base = _child(None)
+    rows = [base]
+    for pattern in INDEXES:
+        found = sorted(p for p in CACHE.glob(pattern) if (p / "CURRENT").is_file())
+        if found:
+            rows.append(_child(str(found[-1])))
+    for row in rows[1:]:
+        added = row["VmHWM"] - base["VmHWM"]
+        row["peak_mb_over_model"] = round(added)
+        row["mb_per_1000_articles"] = round(added / row["articles"] * 1000, 1)
+    for row in rows:
+        row["VmHWM"], row["VmRSS"] = round(row["VmHWM"]), round(row["VmRSS"])
+        print(json.dumps(row))
+    out = ROOT / "benchmarks" / "results" / "memory.json"
+    out.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
