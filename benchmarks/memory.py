@@ -5,7 +5,8 @@
 For a baseline (the model loaded, no index) and for each cached `qa eval` index (the seed,
 BBC, RealTime QA; run `qa eval` on them first), a fresh process loads the engine and answers 20
 questions; its peak resident memory (VmHWM) and what it holds at the end (VmRSS) are printed,
-and, against the baseline, megabytes per 1,000 articles. Memory-mapped files count in RSS only
+and what each index adds over the model, and over the one-article seed index (the engine's
+fixed cost) per 1,000 articles and per 1,000 chunks. Memory-mapped files count in RSS only
 as far as answers touched them. Writes `benchmarks/results/memory.json`.
 """
 
@@ -41,16 +42,24 @@ def _serve(index: str | None, queue) -> None:
     settings = Settings.from_env()
     embedder = Embedder.load(settings.model, settings.precision)
     questions = [json.loads(line)["question"] for line in QUESTIONS.read_text().splitlines()]
-    articles = 0
+    articles = chunks = 0
     if index is None:
         for q in questions[:20]:
             embedder.encode_query(q)
     else:
         engine = Engine.load(settings.with_(index=Path(index)), embedder)
         articles = len(engine.index.data.articles)
+        chunks = len(engine.index.data.chunks)
         for q in questions[:20]:
             engine.ask(q)
-    queue.put({"index": Path(index).name if index else None, "articles": articles, **_status()})
+    queue.put(
+        {
+            "index": Path(index).name if index else None,
+            "articles": articles,
+            "chunks": chunks,
+            **_status(),
+        }
+    )
 
 
 def _child(index: str | None) -> dict:
@@ -70,10 +79,17 @@ def main() -> None:
         found = sorted(p for p in CACHE.glob(pattern) if (p / "CURRENT").is_file())
         if found:
             rows.append(_child(str(found[-1])))
+    smallest = rows[1] if len(rows) > 1 else base  # the seed: the engine's fixed cost
     for row in rows[1:]:
-        added = row["VmHWM"] - base["VmHWM"]
-        row["peak_mb_over_model"] = round(added)
-        row["mb_per_1000_articles"] = round(added / row["articles"] * 1000, 1)
+        row["peak_mb_over_model"] = round(row["VmHWM"] - base["VmHWM"])
+        if row is not smallest:  # what the corpus itself adds, past the fixed cost
+            grown = row["VmHWM"] - smallest["VmHWM"]
+            row["mb_per_1000_articles"] = round(
+                grown / (row["articles"] - smallest["articles"]) * 1000, 1
+            )
+            row["mb_per_1000_chunks"] = round(
+                grown / (row["chunks"] - smallest["chunks"]) * 1000, 1
+            )
     for row in rows:
         row["VmHWM"], row["VmRSS"] = round(row["VmHWM"]), round(row["VmRSS"])
         print(json.dumps(row))
