@@ -1,6 +1,6 @@
 """Memory of a serving process per index, and what each 1,000 articles add.
 
-    python benchmarks/memory.py
+    python benchmarks/memory.py [--indexes DIR ...]
 
 For a baseline (the model loaded, no index) and for each cached `qa eval` index (the seed,
 BBC, RealTime QA; run `qa eval` on them first), a fresh process loads the engine and answers 20
@@ -12,6 +12,7 @@ as far as answers touched them. Writes `benchmarks/results/memory.json`.
 
 from __future__ import annotations
 
+import argparse
 import json
 import multiprocessing as mp
 import os
@@ -73,12 +74,18 @@ def _child(index: str | None) -> dict:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--indexes", nargs="*", type=Path, help="smallest first (default: the eval caches)"
+    )
+    args = parser.parse_args()
+    folders = args.indexes or [
+        sorted(p for p in CACHE.glob(pattern) if (p / "CURRENT").is_file())[-1]
+        for pattern in INDEXES
+        if any(CACHE.glob(pattern))
+    ]
     base = _child(None)
-    rows = [base]
-    for pattern in INDEXES:
-        found = sorted(p for p in CACHE.glob(pattern) if (p / "CURRENT").is_file())
-        if found:
-            rows.append(_child(str(found[-1])))
+    rows = [base] + [_child(str(folder)) for folder in folders]
     smallest = rows[1] if len(rows) > 1 else base  # the seed: the engine's fixed cost
     for row in rows[1:]:
         row["peak_mb_over_model"] = round(row["VmHWM"] - base["VmHWM"])

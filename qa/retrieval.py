@@ -110,8 +110,8 @@ class Filters:
         """Boolean mask over chunk rows: the chunks whose article passes every filter."""
         articles = index.data.articles.values()
         ok = {a.id for a in articles if self.admits(a.source, a.category, a.published)}
-        chunks = index.data.chunks
-        return np.fromiter((c.article_id in ok for c in chunks), bool, len(chunks))
+        rows = index.row_articles
+        return np.fromiter((a in ok for a in rows), bool, len(rows))
 
 
 NO_FILTERS = Filters()

@@ -6,9 +6,11 @@
         manifest.json      model, dimension, chunking, article hashes, counts, file sizes
         vectors.faiss      FAISS index over chunk vectors (flat, HNSW or IVF: `qa.ann`, the
                            manifest's `faiss`); FAISS id = row in chunks.jsonl
-        chunks.jsonl       one chunk per line, in row order, with `text_hash`: the hash of the
-                           exact model input (see `qa.indexing.text_hash`), so the vectors of
-                           this generation are the vector cache of the next update
+        chunks.sqlite      the chunk table, one row per chunk in FAISS id order, with
+                           `text_hash`: the hash of the exact model input (see
+                           `qa.indexing.text_hash`), so the vectors of this generation are the
+                           vector cache of the next update; read row by row (`qa.chunktable`).
+                           A generation written before it has `chunks.jsonl` instead
         articles.jsonl     the cleaned articles (excerpts and quotes are cut from their text)
         sentences.npy      float16 vectors of every chunk's sentences, rows in chunk order
         bm25/              the keyword index over the same chunk rows (see `qa.keyword`)
@@ -26,9 +28,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from qa import keyword
+from qa import chunktable, keyword
 from qa.calibration import Background
 from qa.chunking import Chunk
 from qa.corpus import Article
@@ -44,7 +47,7 @@ from qa.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
-FILES = ("vectors.faiss", "chunks.jsonl", "articles.jsonl", "sentences.npy")
+FILES = ("vectors.faiss", chunktable.FILE, "articles.jsonl", "sentences.npy")
 LOCK = ".lock"
 WRITER = ".writer"  # who holds the lock: pid and start time, for the message a second writer gets
 
@@ -55,7 +58,7 @@ class IndexData:
 
     manifest: dict[str, Any]
     articles: dict[str, Article]
-    chunks: list[Chunk]
+    chunks: Sequence[Chunk]  # a list when built, a `chunktable.ChunkTable` when loaded
     vectors: np.ndarray  # (n_chunks, dim) float32; when loaded, a view into the FAISS index
     sentence_vectors: np.ndarray  # (n_sentences, dim) float16, chunk by chunk
     # per chunk, the hash of what the model saw; () for an index written before they were kept
@@ -77,6 +80,14 @@ class LoadedIndex:
     @property
     def keyword(self) -> keyword.KeywordIndex | None:
         return self.data.keyword
+
+    @property
+    def row_articles(self) -> Sequence[str]:
+        """The article id of every chunk row, without decoding the chunks."""
+        chunks = self.data.chunks
+        if isinstance(chunks, chunktable.ChunkTable):
+            return chunks.article_ids
+        return [c.article_id for c in chunks]
 
 
 def current_generation(root: Path) -> Path | None:
@@ -171,7 +182,7 @@ def save(root: Path, data: IndexData, on_file: Callable[[int, int], None] | None
     faiss.write_index(index, str(tmp / "vectors.faiss"))
     step(1, total)
     hashes = data.text_hashes or (None,) * len(data.chunks)
-    _write_jsonl(tmp / "chunks.jsonl", map(_chunk_row, data.chunks, hashes))
+    chunktable.write(tmp / chunktable.FILE, data.chunks, hashes)
     step(2, total)
     _write_jsonl(tmp / "articles.jsonl", (vars(a) for a in data.articles.values()))
     step(3, total)
@@ -236,13 +247,18 @@ def load(root: Path, expect: dict[str, Any]) -> LoadedIndex:
             raise IndexCorrupt(str(root), f"{name} has {path.stat().st_size} bytes, not {size}")
     try:
         index = ann.read(gen / "vectors.faiss")
-        rows = _read_jsonl(gen / "chunks.jsonl")
-        hashes = tuple(r.pop("text_hash", None) or "" for r in rows)
-        chunks = [_chunk_from_row(r) for r in rows]
+        if (gen / chunktable.FILE).is_file():
+            table = chunktable.ChunkTable(gen / chunktable.FILE)
+            chunks: Sequence[Chunk] = table
+            hashes = table.text_hashes
+        else:  # a generation written before the table moved to SQLite
+            rows = _read_jsonl(gen / "chunks.jsonl")
+            hashes = tuple(r.pop("text_hash", None) or "" for r in rows)
+            chunks = [_chunk_from_row(r) for r in rows]
         articles = {a["id"]: Article(**a) for a in _read_jsonl(gen / "articles.jsonl")}
         sentence_vectors = np.load(gen / "sentences.npy", mmap_mode="r")  # read as needed
         keywords = keyword.load(gen) if "keyword" in manifest else None
-    except (RuntimeError, ValueError, KeyError, TypeError, OSError) as e:
+    except (RuntimeError, ValueError, KeyError, TypeError, OSError, sqlite3.Error) as e:
         raise IndexCorrupt(str(root), f"{type(e).__name__}: {e}") from None
     if index.ntotal != len(chunks):
         raise IndexCorrupt(str(root), f"{index.ntotal} vectors for {len(chunks)} chunks")
@@ -260,13 +276,6 @@ def load(root: Path, expect: dict[str, Any]) -> LoadedIndex:
     except (KeyError, TypeError, ValueError):
         background = None  # an index from before it was kept: measured when loaded
     return LoadedIndex(gen, data, index, offsets, background)
-
-
-def _chunk_row(c: Chunk, text_hash: str | None = None) -> dict[str, Any]:
-    row = dict(vars(c))  # not `asdict`: its deep copies were most of the time spent writing
-    if text_hash:
-        row["text_hash"] = text_hash
-    return row
 
 
 def _chunk_from_row(row: dict[str, Any]) -> Chunk:

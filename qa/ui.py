@@ -374,7 +374,7 @@ class Library:
         """The indexed articles matching `query` (in title, source, category, file or id)."""
         index = self.engine.refresh()
         if self._chunk_counts[0] != index.folder.name:
-            counts = Counter(c.article_id for c in index.data.chunks)
+            counts = Counter(index.row_articles)
             self._chunk_counts = (index.folder.name, counts)
         counts = self._chunk_counts[1]
         needle = (query or "").strip().casefold()

@@ -97,7 +97,7 @@ def test_corrupt_index_exits_1_without_traceback(built: Path, tmp_path: Path) ->
     copy = tmp_path / "index"
     shutil.copytree(built, copy)
     gen = (copy / "CURRENT").read_text().strip()
-    (copy / gen / "chunks.jsonl").write_text("garbage", encoding="utf-8")
+    (copy / gen / "chunks.sqlite").write_text("garbage", encoding="utf-8")
     result = _ask(copy, "anything")
     assert result.exit_code == 1
     assert "damaged" in result.output and "qa index build" in result.output

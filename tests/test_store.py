@@ -42,7 +42,7 @@ def test_missing_index_names_the_build_command(tmp_path: Path, embedder) -> None
         _load(Settings(index=tmp_path / "nothing"), embedder)
 
 
-@pytest.mark.parametrize("name", ["vectors.faiss", "chunks.jsonl", "sentences.npy"])
+@pytest.mark.parametrize("name", ["vectors.faiss", "chunks.sqlite", "sentences.npy"])
 def test_truncated_file_is_corrupt(index_copy: Settings, embedder, name: str) -> None:
     path = store.current_generation(index_copy.index) / name
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
@@ -86,3 +86,45 @@ def test_rebuild_swaps_generation_and_cleans_leftovers(index_copy: Settings, emb
     build_index(index_copy, embedder)
     assert not first.exists(), "generations older than the previous one are removed"
     assert json.loads((store.current_generation(root) / "manifest.json").read_text())["files"]
+
+
+def test_the_chunk_table_is_read_from_disk_row_by_row(index_copy: Settings, embedder) -> None:
+    """Chunks come from `chunks.sqlite` as asked for, from any thread; a damaged table of the
+    right size is refused; a generation from before the table moved there (`chunks.jsonl`)
+    still loads, with the same chunks."""
+    import threading
+
+    from qa.chunktable import ChunkTable
+
+    loaded = _load(index_copy, embedder)
+    table = loaded.data.chunks
+    assert isinstance(table, ChunkTable) and len(table) == loaded.faiss_index.ntotal
+    assert table[-1] == list(table)[-1] and table[0:2] == list(table)[:2]
+    assert list(loaded.row_articles) == [c.article_id for c in table]
+    assert len(loaded.data.text_hashes) == len(table)
+    with pytest.raises(IndexError):
+        table[len(table)]
+    seen: list[str] = []
+    worker = threading.Thread(target=lambda: seen.append(table[1].chunk_id))
+    worker.start()
+    worker.join()
+    assert seen == [table[1].chunk_id]
+
+    gen = store.current_generation(index_copy.index)
+    hashes = loaded.data.text_hashes
+    rows = [dict(vars(c), text_hash=h) for c, h in zip(table, hashes, strict=True)]
+    with open(gen / "chunks.jsonl", "w", encoding="utf-8") as f:
+        f.writelines(json.dumps(row) + "\n" for row in rows)
+    manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    size = manifest["files"].pop("chunks.sqlite")
+    manifest["files"]["chunks.jsonl"] = (gen / "chunks.jsonl").stat().st_size
+    (gen / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (gen / "chunks.sqlite").unlink()
+    old = _load(index_copy, embedder)
+    assert list(old.data.chunks) == list(table) and old.data.text_hashes == table.text_hashes
+
+    manifest["files"]["chunks.sqlite"] = size
+    (gen / "chunks.sqlite").write_bytes(b"\0" * size)  # same size, not a database
+    (gen / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexCorrupt, match="qa index build"):
+        _load(index_copy, embedder)
