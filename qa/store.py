@@ -5,7 +5,7 @@
       gen-<time>-<id>/     one complete index:
         manifest.json      model, dimension, chunking, article hashes, counts, file sizes
         vectors.faiss      FAISS index over chunk vectors (flat, HNSW or IVF: `qa.ann`, the
-                           manifest's `faiss`); FAISS id = row in chunks.jsonl
+                           manifest's `faiss`); FAISS id = row of the chunk table
         chunks.sqlite      the chunk table, one row per chunk in FAISS id order, with
                            `text_hash`: the hash of the exact model input (see
                            `qa.indexing.text_hash`), so the vectors of this generation are the
