@@ -1,8 +1,8 @@
 """The chunk table of a generation on disk (`chunks.sqlite`), read row by row as answers need.
 
 Why SQLite: it is in the standard library, reads one row by its key without loading the rest,
-and a generation's file never changes once written, so readers open it `immutable` and read
-without locks, from any number of threads. Holding the table as Python objects cost about
+and a generation's file never changes once written, so it is opened `immutable` and read from
+any number of threads through one connection. Holding the table as Python objects cost about
 145 MB at 37,654 chunks (with the articles); here a serving process keeps each row's article
 id (for filters), its text hash (for updates) and the last few thousand chunks it read.
 Arrow would map columns as well, but answers ask for scattered single rows, which is what an
@@ -60,31 +60,22 @@ class ChunkTable(Sequence[Chunk]):
     """The rows of `chunks.sqlite` as a sequence of `Chunk`, decoded when asked for."""
 
     def __init__(self, path: Path) -> None:
-        self._uri = f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1"
-        self._local = threading.local()
-        rows = (
-            self._connection()
-            .execute("SELECT article_id, text_hash FROM chunks ORDER BY row")
-            .fetchall()
-        )
+        uri = f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1"
+        # One connection, opened now and shared under a lock: the file stays readable even if
+        # a later build's cleanup deletes this generation while a question still reads it
+        self._con = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        self._lock = threading.Lock()
+        rows = self._con.execute("SELECT article_id, text_hash FROM chunks ORDER BY row").fetchall()
         self.article_ids: tuple[str, ...] = tuple(r[0] for r in rows)
         hashes = tuple(r[1] or "" for r in rows)
         self.text_hashes: tuple[str, ...] = hashes if all(hashes) else ()
         self._row = functools.lru_cache(maxsize=CACHED)(self._read)
 
-    def _connection(self) -> sqlite3.Connection:
-        con = getattr(self._local, "con", None)
-        if con is None:  # one per thread: a connection is not shared between threads
-            con = sqlite3.connect(self._uri, uri=True, check_same_thread=False)
-            self._local.con = con
-        return con
-
     def _read(self, row: int) -> Chunk:
-        found = (
-            self._connection()
-            .execute(f"SELECT {_COLUMNS} FROM chunks WHERE row = ?", (row,))
-            .fetchone()
-        )
+        with self._lock:
+            found = self._con.execute(
+                f"SELECT {_COLUMNS} FROM chunks WHERE row = ?", (row,)
+            ).fetchone()
         return _chunk(found)
 
     def __len__(self) -> int:
@@ -101,10 +92,14 @@ class ChunkTable(Sequence[Chunk]):
         return self._row(row)
 
     def __iter__(self) -> Iterator[Chunk]:
-        """Every chunk in row order, streamed (not cached)."""
-        cursor = self._connection().execute(f"SELECT {_COLUMNS} FROM chunks ORDER BY row")
-        for found in cursor:
-            yield _chunk(found)
+        """Every chunk in row order, read in batches (not cached)."""
+        for start in range(0, len(self), 1024):
+            with self._lock:
+                batch = self._con.execute(
+                    f"SELECT {_COLUMNS} FROM chunks WHERE row >= ? AND row < ? ORDER BY row",
+                    (start, start + 1024),
+                ).fetchall()
+            yield from map(_chunk, batch)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or len(other) != len(self):

@@ -128,3 +128,13 @@ def test_the_chunk_table_is_read_from_disk_row_by_row(index_copy: Settings, embe
     (gen / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(IndexCorrupt, match="qa index build"):
         _load(index_copy, embedder)
+
+
+def test_a_loaded_chunk_table_reads_on_after_its_generation_is_removed(
+    index_copy: Settings, embedder
+) -> None:
+    """A question still reading a generation that a later build's cleanup removed gets its
+    chunks: the table's file was opened when the generation was loaded."""
+    loaded = _load(index_copy, embedder)
+    shutil.rmtree(store.current_generation(index_copy.index))
+    assert [c.chunk_id for c in loaded.data.chunks][-1] == loaded.data.chunks[-1].chunk_id
