@@ -198,8 +198,11 @@ def load(folder: Path) -> KeywordIndex:
 
     source = folder / FOLDER
     vocab = json.loads((source / VOCAB).read_text(encoding="utf-8"))
-    model = bm25s.BM25.load(str(source), mmap=False)
-    return KeywordIndex(model, vocab, np.load(source / TOKENS), np.load(source / OFFSETS))
+    # memory-mapped: a question reads the postings of its few words, and the stored tokens
+    # are read only by the next update
+    model = bm25s.BM25.load(str(source), mmap=True)
+    tokens = np.load(source / TOKENS, mmap_mode="r")
+    return KeywordIndex(model, vocab, tokens, np.load(source / OFFSETS, mmap_mode="r"))
 
 
 def _index(ids: list[list[int]], vocab: dict[str, int]) -> KeywordIndex:
