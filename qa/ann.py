@@ -9,7 +9,7 @@ are settings; `benchmarks/scale.py` measures all three up to a million vectors.
 
 The chunk vectors are kept once: for flat and HNSW the rows are a view into FAISS's own
 storage, which is memory-mapped from `vectors.faiss`; IVF keeps its vectors in cluster lists,
-so a loaded IVF index also holds a plain copy.
+from which the rows an answer needs are read back (`Reconstructed`).
 """
 
 from __future__ import annotations
@@ -95,20 +95,52 @@ def read(path: Path) -> Any:
         return faiss.read_index(str(path))
 
 
-def rows_of(index: Any) -> np.ndarray:
-    """The `(n, dim)` float32 vectors in id order: a view for flat and HNSW, a copy for IVF."""
+def rows_of(index: Any) -> np.ndarray | Reconstructed:
+    """The `(n, dim)` float32 vectors in id order, without a copy: a view of the storage of
+    flat and HNSW, rows read back on demand for IVF."""
     import faiss
 
-    index = faiss.downcast_index(index)
-    n, dim = index.ntotal, index.d
+    typed = faiss.downcast_index(index)
+    n, dim = typed.ntotal, typed.d
     if n == 0:
         return np.zeros((0, dim), np.float32)
-    storage = faiss.downcast_index(index.storage) if hasattr(index, "storage") else index
-    if isinstance(storage, faiss.IndexFlat):
+    storage = faiss.downcast_index(typed.storage) if hasattr(typed, "storage") else typed
+    if isinstance(storage, faiss.IndexFlat):  # the caller keeps `index` alive with the view
         return faiss.rev_swig_ptr(storage.get_xb(), n * dim).reshape(n, dim)
-    if hasattr(index, "make_direct_map"):
-        index.make_direct_map()
-    return index.reconstruct_n(0, n)
+    return Reconstructed(index)
+
+
+class Reconstructed:
+    """The rows of an index that keeps its vectors in cluster lists (IVF), read back as they
+    are asked for (by row, rows or slice), so the vectors are not held twice."""
+
+    def __init__(self, index: Any) -> None:
+        import faiss
+
+        self._owner = index  # the object that owns the C++ index: it must outlive the reads
+        self._index = faiss.downcast_index(index)
+        self._index.make_direct_map()
+        self.shape = (self._index.ntotal, self._index.d)
+        self.dtype = np.dtype(np.float32)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows: Any) -> np.ndarray:
+        if isinstance(rows, int | np.integer):
+            return self._index.reconstruct(int(rows))
+        if isinstance(rows, slice):
+            ids = np.arange(*rows.indices(len(self)), dtype=np.int64)
+        else:
+            ids = np.asarray(rows)
+            ids = np.flatnonzero(ids) if ids.dtype == bool else ids.astype(np.int64)
+        if not len(ids):
+            return np.zeros((0, self.shape[1]), np.float32)
+        return self._index.reconstruct_batch(ids)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        whole = self[:]
+        return whole if dtype is None else whole.astype(dtype)
 
 
 def configure(index: Any, ef_search: int, nprobe: int) -> None:

@@ -108,3 +108,16 @@ def test_the_cli_builds_the_kind_asked_for_and_refuses_an_unknown_one(tmp_path) 
     info = runner.invoke(app, ["index", "info", "--index", str(index)])
     assert "faiss: hnsw (M=32, efConstruction=80; efSearch=128)" in info.output
     assert "precision: fp32" in info.output
+
+
+def test_ivf_rows_are_read_back_not_copied() -> None:
+    x = _unit_rows(2000, seed=2)
+    rows = ann.rows_of(ann.build(ann.choose("ivf", len(x)), x))
+    assert isinstance(rows, ann.Reconstructed) and rows.shape == x.shape and len(rows) == 2000
+    np.testing.assert_array_equal(rows[7], x[7])
+    np.testing.assert_array_equal(rows[np.array([3, 1999, 3])], x[[3, 1999, 3]])
+    np.testing.assert_array_equal(rows[10:20], x[10:20])
+    mask = np.zeros(len(x), bool)
+    mask[[0, 5]] = True
+    np.testing.assert_array_equal(rows[mask], x[mask])
+    assert rows[np.array([], np.int64)].shape == (0, x.shape[1])
