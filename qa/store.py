@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from qa import chunktable, keyword
+from qa import ann, chunktable, keyword
 from qa.calibration import Background
 from qa.chunking import Chunk
 from qa.corpus import Article
@@ -59,7 +59,9 @@ class IndexData:
     manifest: dict[str, Any]
     articles: dict[str, Article]
     chunks: Sequence[Chunk]  # a list when built, a `chunktable.ChunkTable` when loaded
-    vectors: np.ndarray  # (n_chunks, dim) float32; when loaded, a view into the FAISS index
+    # (n_chunks, dim) float32; when loaded, a view into the FAISS index (`ann.rows_of`; for
+    # IVF rows read back on demand)
+    vectors: np.ndarray
     sentence_vectors: np.ndarray  # (n_sentences, dim) float16, chunk by chunk
     # per chunk, the hash of what the model saw; () for an index written before they were kept
     text_hashes: tuple[str, ...] = ()
@@ -162,8 +164,6 @@ def save(root: Path, data: IndexData, on_file: Callable[[int, int], None] | None
     """
     import faiss
 
-    from qa import ann
-
     if data.text_hashes and len(data.text_hashes) != len(data.chunks):
         raise ValueError(f"{len(data.text_hashes)} text hashes for {len(data.chunks)} chunks")
     if data.keyword is not None and data.keyword.size != len(data.chunks):
@@ -228,8 +228,6 @@ def load(root: Path, expect: dict[str, Any]) -> LoadedIndex:
 
     `expect` maps manifest keys (model, dimension, chunking) to the values the caller needs.
     """
-    from qa import ann
-
     gen = current_generation(root)  # read once: a swap meanwhile cannot mix two generations
     if gen is None:
         raise IndexMissing(str(root))
