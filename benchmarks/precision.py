@@ -8,7 +8,8 @@
 2. **Agreement**: cosine between the fp32 and bf16 vector of every chunk and of every sentence
    (the late-chunked sentence vectors the answers are scored with), and the overlap of the
    top-10 chunks of BBC questions searched in each.
-3. **One question**: encoding a question, p50 and p95 in each precision, taking turns.
+3. **One question**: encoding a single text, p50 and p95 in each precision, taking turns (why
+   questions are encoded in fp32 whatever the index's precision: `Embedder.encode_query`).
 4. **Quality**: `qa eval` of each dataset in both precisions (each its own cached index; a
    bf16 index is built the first time, which takes minutes on RealTime QA).
 
@@ -83,11 +84,11 @@ def agreement(fp32_docs, bf16_docs, fp32: Embedder, bf16: Embedder, questions: l
 def question_latency(fp32: Embedder, bf16: Embedder, questions: list[str]) -> dict:
     times: dict[str, list[float]] = {"fp32": [], "bf16": []}
     for q in questions[:5]:  # warm both
-        fp32.encode_query(q), bf16.encode_query(q)
+        fp32.encode_texts([q]), bf16.encode_texts([q])
     for q in questions:
         for embedder in (fp32, bf16):
             t = time.perf_counter()
-            embedder.encode_query(q)
+            embedder.encode_texts([q])
             times[embedder.precision].append((time.perf_counter() - t) * 1000)
     return {
         p: {"p50_ms": round(statistics.median(v), 2), "p95_ms": round(np.percentile(v, 95), 2)}

@@ -132,8 +132,10 @@ def ask(
                 err=True,
             )
         questions = _stdin_questions() if question == "-" else [question]
-        for q in questions:
+        for n, q in enumerate(questions):
             answer = engine.ask(q, k, mode, filters)
+            if n == 0 and engine.embedder.queries.note:
+                typer.echo(f"note: {engine.embedder.queries.note}.", err=True)
             if answer.abstained and filters:
                 note = f"note: {filters.describe()}; drop them to search every article."
                 typer.echo(note, err=True)

@@ -29,8 +29,12 @@ class Settings:
     engine: str = "local"
     ray_address: str = ""
     # auto, fp32 or bf16: what the model computes in while it builds an index (auto: bf16
-    # where the CPU has bfloat16 instructions). Questions use the index's own precision.
+    # where the CPU has bfloat16 instructions). Questions are encoded in fp32 (qa.embedding).
     precision: str = "auto"
+    # How a question is encoded: "onnx" (ONNX Runtime, the model exported once into
+    # model_cache; falls back to PyTorch with a note where it cannot) or "torch".
+    query_runtime: str = "onnx"
+    model_cache: Path = Path.home() / ".cache" / "article-qa" / "models"
     # The FAISS index a build makes: auto (exact up to qa.ann.FLAT_MAX chunks, HNSW above),
     # flat, hnsw or ivf; and the search-time knobs of the approximate ones.
     index_type: str = "auto"

@@ -38,7 +38,9 @@ class Engine:
     def load(cls, settings: Settings, embedder: Embedder | None = None) -> Engine:
         """Load the index first (cheap to refuse), then the model if none was passed in."""
         store.read_manifest(settings.index)
-        embedder = embedder or Embedder.load(settings.model, settings.precision)
+        embedder = embedder or Embedder.load(
+            settings.model, settings.precision, settings.query_runtime, settings.model_cache
+        )
         index = _searching(
             store.load(settings.index, manifest_expectations(settings, embedder)), settings
         )
@@ -179,8 +181,9 @@ def _searching(index: store.LoadedIndex, settings: Settings) -> store.LoadedInde
 
 
 def _matching(embedder: Embedder, index: store.LoadedIndex) -> Embedder:
-    """The embedder in the precision the index was built with, so questions are encoded as
-    its passages were (an index from before precision was recorded is fp32)."""
+    """The embedder in the precision the index was built with, so what it encodes for the
+    index (calibration probes, updated articles) is encoded as its passages were (an index from
+    before precision was recorded is fp32)."""
     return embedder.with_precision(index.data.manifest.get("precision", "fp32"))
 
 

@@ -596,7 +596,9 @@ def evaluate_dataset(
         raise UsageError(f"Unknown mode {bad[0]!r}: choose from {', '.join(MODES)}.")
     if k < 1:
         raise UsageError(f"-k must be at least 1, got {k}.")
-    embedder = embedder or Embedder.load(settings.model, settings.precision)
+    embedder = embedder or Embedder.load(
+        settings.model, settings.precision, settings.query_runtime, settings.model_cache
+    )
     t0 = time.perf_counter()
     cached, built = ensure_index(settings, dataset, embedder, progress)
     engine = Engine.load(cached, embedder)

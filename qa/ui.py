@@ -21,6 +21,7 @@ import datetime as dt
 import html
 import os
 import re
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -743,6 +744,9 @@ def serve(settings: Settings) -> None:
     except QAError as error:
         demo = build_ui(None, problem=str(error))
     else:
+        engine.embedder.encode_query("warm-up")  # the first visitor should not wait for it
+        if engine.embedder.queries.note:
+            print(f"note: {engine.embedder.queries.note}.", file=sys.stderr)
         if not os.environ.get("QA_CORPUS"):  # manage the corpus the index was built from
             from qa.indexing import indexed_corpus
 

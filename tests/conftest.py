@@ -50,7 +50,8 @@ def write_bbc_subset(path: Path, ids: set[str] | None = None, n: int = 0) -> Pat
 def embedder():
     from qa.embedding import Embedder
 
-    return Embedder.load()
+    # as the product loads it: questions through ONNX Runtime (exported once per machine)
+    return Embedder.load(query_runtime="onnx", model_cache=Settings().model_cache)
 
 
 @pytest.fixture(scope="session")

@@ -64,7 +64,9 @@ def test_bf16_vectors_agree_with_fp32(embedder: Embedder) -> None:
     for a, b in zip(low.span_vectors, ref.span_vectors, strict=True):
         assert (a * b).sum(axis=1).min() > 0.999
     question = "Who did Tokayev ask for help?"
-    assert (bf16.encode_query(question) @ embedder.encode_query(question).T).item() > 0.999
+    fp32_question = embedder.encode_query(question)
+    assert np.array_equal(bf16.encode_query(question), fp32_question)  # questions: fp32 always
+    assert (bf16.encode_texts([question]) @ fp32_question.T).item() > 0.999
     assert embedder.with_precision("fp32") is embedder
 
 
@@ -82,3 +84,67 @@ def test_precision_is_resolved_with_a_reason(monkeypatch: pytest.MonkeyPatch) ->
     assert embedding.resolve_precision("auto") == ("fp32", None)
     precision, note = embedding.resolve_precision("bf16")
     assert precision == "fp32" and "no bfloat16 instructions" in note
+
+
+QUESTIONS = [
+    "Who did Tokayev ask for help?",
+    "How many troops arrived, and when?",
+    "Was the football final a draw? " * 40,  # longer than the model's window: truncated alike
+]
+
+
+def _onnx_embedder(embedder: Embedder, cache: Path) -> Embedder:
+    from qa.embedding import _Queries
+
+    return Embedder(embedder.model, embedder.name, queries=_Queries(cache))
+
+
+def test_onnx_questions_equal_pytorch_and_are_exported_once(
+    embedder: Embedder, tmp_path: Path
+) -> None:
+    torch_only = Embedder(embedder.model, embedder.name)
+    fast = _onnx_embedder(embedder, tmp_path)
+    for q in QUESTIONS:
+        np.testing.assert_allclose(fast.encode_query(q), torch_only.encode_query(q), atol=1e-5)
+    assert fast.queries.note is None and fast.queries.session(embedder.model) is not None
+    [exported] = tmp_path.glob("*.onnx")
+    made = exported.stat().st_mtime_ns
+    again = _onnx_embedder(embedder, tmp_path)
+    np.testing.assert_allclose(again.encode_query(QUESTIONS[0]), fast.encode_query(QUESTIONS[0]))
+    assert exported.stat().st_mtime_ns == made  # read back, not exported again
+    assert not list(tmp_path.glob(".export-*"))  # no temporary file left
+
+
+def test_a_damaged_export_is_made_again(embedder: Embedder, tmp_path: Path) -> None:
+    _onnx_embedder(embedder, tmp_path).encode_query("warm")
+    [exported] = tmp_path.glob("*.onnx")
+    exported.write_bytes(b"\0garbage" * 100)
+    fast = _onnx_embedder(embedder, tmp_path)
+    fast.encode_query("Who did Tokayev ask for help?")
+    assert fast.queries.note is None and fast.queries.session(embedder.model) is not None
+    assert exported.stat().st_size > 1_000_000
+
+
+def test_questions_fall_back_to_pytorch_with_a_reason(
+    embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qa import onnx_queries
+
+    torch_vector = Embedder(embedder.model, embedder.name).encode_query(QUESTIONS[0])
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    blocked = _onnx_embedder(embedder, not_a_folder / "cache")
+    assert np.array_equal(blocked.encode_query(QUESTIONS[0]), torch_vector)
+    assert "not writable" in blocked.queries.note and "QA_MODEL_CACHE" in blocked.queries.note
+
+    monkeypatch.setattr(onnx_queries, "AGREEMENT", -1.0)  # nothing agrees: must not be used
+    strict = _onnx_embedder(embedder, tmp_path / "strict")
+    assert np.array_equal(strict.encode_query(QUESTIONS[0]), torch_vector)
+    assert "differs from PyTorch" in strict.queries.note
+
+
+def test_unknown_query_runtime_is_a_usage_error() -> None:
+    from qa.errors import UsageError
+
+    with pytest.raises(UsageError, match="QA_QUERY_RUNTIME"):
+        Embedder.load(query_runtime="tensorflow")

@@ -352,7 +352,7 @@ def fast_model(monkeypatch: pytest.MonkeyPatch, embedder) -> None:
     from qa.embedding import Embedder
 
     monkeypatch.setattr(
-        Embedder, "load", classmethod(lambda cls, name=None, precision=None: embedder)
+        Embedder, "load", classmethod(lambda cls, *args, **kwargs: embedder)
     )
 
 
