@@ -351,9 +351,7 @@ def fast_model(monkeypatch: pytest.MonkeyPatch, embedder) -> None:
     """The CLI loads the model itself; hand it the session's copy instead."""
     from qa.embedding import Embedder
 
-    monkeypatch.setattr(
-        Embedder, "load", classmethod(lambda cls, *args, **kwargs: embedder)
-    )
+    monkeypatch.setattr(Embedder, "load", classmethod(lambda cls, *args, **kwargs: embedder))
 
 
 def test_eval_cli_writes_json_report_and_plot(tmp_path: Path, fast_model) -> None:
