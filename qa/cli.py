@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from qa.config import Settings
-from qa.errors import QAError
+from qa.errors import QAError, UsageError
 
 if TYPE_CHECKING:
     from qa.answer import Answer
+    from qa.engine import Engine
+    from qa.retrieval import Filters
 
 app = typer.Typer(
     help="Ask questions about a folder of news articles; answers cite the articles.\n\n"
@@ -131,23 +133,49 @@ def ask(
                 "run `qa index update` to add it.",
                 err=True,
             )
-        questions = _stdin_questions() if question == "-" else [question]
-        for n, q in enumerate(questions):
-            answer = engine.ask(q, k, mode, filters)
-            if n == 0 and engine.embedder.queries.note:
-                typer.echo(f"note: {engine.embedder.queries.note}.", err=True)
-            if answer.abstained and filters:
-                note = f"note: {filters.describe()}; drop them to search every article."
-                typer.echo(note, err=True)
-            typer.echo(
-                json.dumps(answer.to_json(), ensure_ascii=False) if as_json else _text(answer)
-            )
+        if question != "-":
+            _answer(engine, question, k, mode, filters, as_json, first=True)
+            return
+        bad = 0
+        for n, line in enumerate(_stdin_questions(), start=1):
+            try:  # in a batch, a bad line is answered with its error and the batch goes on
+                if isinstance(line, UsageError):
+                    raise line
+                _answer(engine, line, k, mode, filters, as_json, first=n == 1)
+            except UsageError as error:
+                bad += 1
+                text = line if isinstance(line, str) else None
+                if as_json:
+                    typer.echo(json.dumps({"question": text, "line": n, "error": str(error)}))
+                else:
+                    typer.echo(f"error on line {n}: {error}", err=True)
+        if bad:
+            raise UsageError(f"{bad} of the batch's lines could not be answered (see above).")
 
 
-def _stdin_questions() -> Iterator[str]:
-    for line in sys.stdin:
-        if line.strip():
-            yield line.strip()
+def _answer(
+    engine: Engine, question: str, k: int | None, mode: str | None, filters: Filters,
+    as_json: bool, first: bool,
+) -> None:  # fmt: skip
+    answer = engine.ask(question, k, mode, filters)
+    if first and engine.embedder.queries.note:
+        typer.echo(f"note: {engine.embedder.queries.note}.", err=True)
+    if answer.abstained and filters:
+        typer.echo(f"note: {filters.describe()}; drop them to search every article.", err=True)
+    typer.echo(json.dumps(answer.to_json(), ensure_ascii=False) if as_json else _text(answer))
+
+
+def _stdin_questions() -> Iterator[str | UsageError]:
+    """Standard input's non-blank lines, read as bytes so that one that is not UTF-8 comes
+    back as its error (in its place) instead of ending the batch."""
+    for raw in sys.stdin.buffer:
+        try:
+            line = raw.decode("utf-8-sig").strip()
+        except UnicodeDecodeError as error:
+            yield UsageError(f"not valid UTF-8 (byte 0x{raw[error.start]:02x}): fix its encoding")
+            continue
+        if line:
+            yield line
 
 
 def _text(answer: Answer) -> str:
@@ -315,17 +343,22 @@ def _progress_bar() -> Iterator:
 def index_info(
     index: IndexOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole manifest.")] = False,
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Check every file against the manifest's checksums.")
+    ] = False,
 ) -> None:
     """Show what the index holds: model, chunking, counts, build time.
 
     Example: qa index info --json
+    Check:   qa index info --verify   (exit 1 naming the damaged file)
     """
     from qa import ann
     from qa.store import read_manifest
+    from qa.store import verify as verify_files
 
     with user_errors():
         settings = settings_for(index=index)
-        manifest = read_manifest(settings.index)
+        manifest = verify_files(settings.index) if verify else read_manifest(settings.index)
         if as_json:
             typer.echo(json.dumps(manifest, indent=2, ensure_ascii=False))
             return
@@ -350,6 +383,9 @@ def index_info(
         typer.echo(f"{'counts':>12}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
         note = corpus_changes(manifest).stale_note()
         typer.echo(f"{'status':>12}: {note or 'up to date with the corpus'}")
+        if verify:
+            kept = "sizes and SHA-256" if manifest.get("checksums") else "sizes (no checksums kept)"
+            typer.echo(f"{'verified':>12}: {len(manifest['files'])} files match their {kept}")
 
 
 def _abstention_line(settings: Settings, manifest: dict) -> str:

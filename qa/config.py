@@ -54,6 +54,19 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
 
+    def __post_init__(self) -> None:
+        """Refuse numbers no command can work with, naming the variable that set them."""
+        at_least_one = ("top_k", "max_quotes", "batch_size", "chunk_tokens", "ef_search", "nprobe")
+        for name in at_least_one:
+            if getattr(self, name) < 1:
+                raise UsageError(
+                    f"QA_{name.upper()}={getattr(self, name)} must be at least 1: fix or unset it."
+                )
+        if self.chunk_overlap < 0:
+            raise UsageError(f"QA_CHUNK_OVERLAP={self.chunk_overlap} must not be negative.")
+        if not 0 <= self.port <= 65535:
+            raise UsageError(f"QA_PORT={self.port} is not a port (0-65535): fix or unset it.")
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         """Settings with each field overridden by `QA_<FIELD>` when that variable is set."""

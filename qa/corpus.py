@@ -9,6 +9,8 @@ excerpts all see the same text.
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import hashlib
 import json
 import os
@@ -237,21 +239,53 @@ def read_corpus(root: Path) -> CorpusRead:
 
 
 def _article_files(root: Path, skipped: list[Skipped]) -> list[Path]:
-    """Files with a known extension under `root`, hidden ones pruned, sorted by relative path."""
+    """Files with a known extension under `root`, hidden ones pruned, sorted by relative path.
+
+    Links are followed only where they stay inside the corpus folder: a linked file elsewhere
+    and a linked folder (which could loop) are skipped with the reason, so what is indexed, and
+    served in excerpts, is what the folder holds. A name that is not UTF-8 is skipped too: it
+    could not be written into the index's manifest.
+    """
 
     def unreadable_folder(error: OSError) -> None:
         where = Path(error.filename).relative_to(root).as_posix() if error.filename else "."
-        skipped.append(Skipped(where, f"cannot read folder ({error.strerror})"))
+        skipped.append(Skipped(_printable(where), f"cannot read folder ({error.strerror})"))
 
+    inside = root.resolve()
     found = []
     for folder, dirnames, filenames in os.walk(root, onerror=unreadable_folder):
         dirnames[:] = [name for name in dirnames if not name.startswith(".")]
-        found.extend(
-            Path(folder, name)
-            for name in filenames
-            if not name.startswith(".") and Path(name).suffix.lower() in _READERS
-        )
+        for name in dirnames:
+            if Path(folder, name).is_symlink():
+                rel = Path(folder, name).relative_to(root).as_posix()
+                skipped.append(Skipped(_printable(rel), "a linked folder, not followed"))
+        for name in filenames:
+            if name.startswith(".") or Path(name).suffix.lower() not in _READERS:
+                continue
+            path = Path(folder, name)
+            rel = path.relative_to(root).as_posix()
+            if not _is_utf8(rel):
+                skipped.append(Skipped(_printable(rel), "the name is not valid UTF-8: rename it"))
+            elif path.is_symlink() and not path.resolve().is_relative_to(inside):
+                reason = "a link to a file outside the corpus folder (links are followed within it)"
+                skipped.append(Skipped(rel, reason))
+            else:
+                found.append(path)
     return sorted(found, key=lambda path: path.relative_to(root).parts)
+
+
+def _is_utf8(name: str) -> bool:
+    """False for a name the file system gave as bytes that are not UTF-8 (surrogate escapes)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(name: str) -> str:
+    """A name that can be printed and stored: undecodable bytes shown as `\\xNN`."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _drop_duplicate_ids(articles: list[Article]) -> tuple[list[Article], list[Skipped]]:
@@ -284,6 +318,9 @@ def _read_utf8(path: Path) -> str:
         data = path.read_bytes()
     except OSError as error:
         raise _Unreadable(f"cannot read file ({error.strerror})") from None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Windows "Unicode" text
+        with contextlib.suppress(UnicodeDecodeError):  # else: say what is wrong for UTF-8
+            return data.decode("utf-16")
     if b"\x00" in data:
         raise _Unreadable("binary file (contains NUL bytes)")
     try:
@@ -300,9 +337,19 @@ def _stem_id(rel: str) -> str:
     return PurePosixPath(rel).with_suffix("").as_posix()
 
 
+# One article's cleaned text at most (about 170,000 words, a thousand chunks): a 20 MB "article"
+# is a dump, and would take minutes to embed and 1.5 GB of memory.
+MAX_ARTICLE_CHARS = 1_000_000
+
+
 def _checked(article: Article) -> Article:
     if not article.text:
         raise _Unreadable("empty after cleaning")
+    if len(article.text) > MAX_ARTICLE_CHARS:
+        raise _Unreadable(
+            f"{len(article.text):,} characters is over the limit of {MAX_ARTICLE_CHARS:,} "
+            "for one article: split it into articles"
+        )
     return article
 
 
@@ -315,6 +362,8 @@ def _read_plain(content: str, rel: str) -> tuple[list[Article], list[Skipped]]:
     title = _clean_title(lines[start].strip().lstrip("#"))
     body = "\n".join(lines[start + 1 :])
     text = clean_text(title, body)
+    if not body.strip():  # one line and nothing else: that line is the article, named by its file
+        title, text = PurePosixPath(rel).stem, clean_text("", lines[start])
     return [_checked(Article(id=_stem_id(rel), title=title, text=text, path=rel))], []
 
 
@@ -379,6 +428,9 @@ def _html_text(node: Tag, parts: list[str]) -> None:
             parts.append(_HTML_SPACE.sub(" ", child))
 
 
+_TOO_DEEP = "JSON nested too deeply to be an article (arrays or objects ~1,000 levels deep)"
+
+
 def _read_json(content: str, rel: str) -> tuple[list[Article], list[Skipped]]:
     """A .json file: one article object, or a list of them (ids default to `path:item`)."""
     try:
@@ -387,6 +439,8 @@ def _read_json(content: str, rel: str) -> tuple[list[Article], list[Skipped]]:
         raise _Unreadable(
             f"invalid JSON ({error.msg} at line {error.lineno} column {error.colno})"
         ) from None
+    except RecursionError:
+        raise _Unreadable(_TOO_DEEP) from None
     if isinstance(data, dict):
         return [_article_from_record(data, _stem_id(rel), rel)], []
     if not isinstance(data, list):
@@ -418,6 +472,8 @@ def _article_from_line(line: str, default_id: str, rel: str) -> Article:
         record = json.loads(line)
     except json.JSONDecodeError as error:
         raise _Unreadable(f"invalid JSON ({error.msg} at column {error.colno})") from None
+    except RecursionError:
+        raise _Unreadable(_TOO_DEEP) from None
     return _article_from_record(record, default_id, rel)
 
 
@@ -451,13 +507,20 @@ def _first_field(record: dict[str, object], *names: str) -> str | None:
 
 
 def _field(record: dict[str, object], name: str) -> str | None:
-    """A field as a stripped string; None when absent, null or empty. Numbers become strings."""
+    """A field as a stripped string; None when absent, null or empty. Numbers become strings.
+
+    A lone surrogate escape (`"\\ud800"`) is valid JSON but no text: it becomes U+FFFD, as
+    any other byte that is not a character would, so the article can be written back as UTF-8.
+    """
     value = record.get(name)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise _Unreadable(f"field {name!r} should be a string, got {_kind(value)}")
-    return str(value).strip() or None
+    return _SURROGATE.sub("\ufffd", str(value)).strip() or None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:$|[T ])")

@@ -53,7 +53,11 @@ class Engine:
         A generation that fails to load (damaged, other settings) is not retried until CURRENT
         changes again; the one already loaded goes on answering and `problem` says why.
         """
-        name = store.current_name(self.settings.index)
+        try:
+            name = store.current_name(self.settings.index)
+        except QAError as error:  # a damaged CURRENT: go on answering from the loaded one
+            self.problem = str(error)
+            return self.index
         if name is None or name == self._failed:
             return self.index
         if name == self.index.folder.name:
@@ -122,9 +126,7 @@ class Engine:
         filters: Filters = NO_FILTERS,
     ) -> Answer:
         """Retrieve, score sentences and compose; timings in milliseconds ride along."""
-        question = question.strip()
-        if not question:
-            raise UsageError("The question is empty: type a question about the articles.")
+        question = checked_question(question)
         index, query, hits, timings = self._retrieve(question, k, mode, filters)
         t = time.perf_counter()
         answer = compose(question, query, hits, index, self.policy)
@@ -172,6 +174,30 @@ class Engine:
             f"{articles} article{'s' if articles != 1 else ''} · {counts.get('chunks', 0)} "
             f"passages · built {m.get('built_at', '?')[:16].replace('T', ' ')} · {m.get('model')}"
         )
+
+
+# Longer than any question (the model reads 256 tokens, about 1,000 characters); a megabyte
+# pasted into the chat would hold it for seconds of keyword scoring.
+MAX_QUESTION_CHARS = 2_000
+
+
+def checked_question(question: str) -> str:
+    """The question stripped, or a UsageError saying what is wrong with it."""
+    question = question.strip()
+    if not question:
+        raise UsageError("The question is empty: type a question about the articles.")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise UsageError(
+            f"The question is {len(question):,} characters long, over the limit of "
+            f"{MAX_QUESTION_CHARS:,}: ask it in fewer words."
+        )
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that were not UTF-8, passed on as surrogate escapes
+        raise UsageError(
+            "The question is not valid UTF-8 text: retype it or fix its encoding."
+        ) from None
+    return question
 
 
 def _searching(index: store.LoadedIndex, settings: Settings) -> store.LoadedIndex:

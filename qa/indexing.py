@@ -329,7 +329,11 @@ def _build(
     t0 = t0 if t0 is not None else time.perf_counter()
     stages: dict[str, float] = {"load_previous": time.perf_counter() - t0} if previous else {}
     t = time.perf_counter()
-    if (current := store.current_name(settings.index)) is not None:
+    try:
+        current = store.current_name(settings.index)
+    except IndexCorrupt:  # a damaged CURRENT: this build replaces it, and removes nothing
+        current = None
+    if current is not None:
         store.cleanup(settings.index, keep={current})  # a killed build's leftovers go first
     corpus, prints = _read(settings, corpus, report)
     indexed = previous.data.manifest.get("articles", {}) if previous else {}

@@ -723,6 +723,10 @@ def _articles_tab(gr: Any, library: Library, header: Any, title: str) -> Any:
     )
 
 
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
 def _offline_environment() -> None:
     """No analytics, no telemetry, no hub look-ups; set before gradio or the model is imported."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -758,10 +762,16 @@ def serve(settings: Settings) -> None:
             library=Library(settings, engine),
             choices=SearchChoices.of(engine),
         )
-    demo.launch(
-        server_name=settings.host,
-        server_port=settings.port,
-        share=False,
-        css=CSS,
-        max_file_size=MAX_UPLOAD_BYTES,
-    )
+    try:
+        demo.launch(
+            server_name=settings.host,
+            server_port=settings.port,
+            share=False,
+            css=CSS,
+            max_file_size=MAX_UPLOAD_BYTES,
+        )
+    except OSError as error:  # Gradio's words for a port in use or an address it cannot bind
+        raise QAError(
+            f"Cannot serve on {settings.host}:{settings.port} ({_first_line(error)}): stop what "
+            "uses that port or pass --port (QA_PORT), or fix --host (QA_HOST)."
+        ) from None

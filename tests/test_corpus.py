@@ -435,3 +435,81 @@ def test_bbc_corpus_loads_every_article_quickly() -> None:
     assert {a.source for a in result.articles} == {"BBC News"}
     assert all(a.text and a.published is None for a in result.articles)
     assert elapsed < 5, f"reading the BBC corpus took {elapsed:.1f}s"
+
+
+# --- hostile input: each case reads, or is skipped with its reason, and never raises ----------
+
+
+def test_a_lone_surrogate_escape_becomes_a_replacement_character(tmp_path: Path) -> None:
+    write(tmp_path, "a.jsonl", '{"id": "x\\ud800", "title": "T\\udfff", "text": "Body \\ud800."}\n')
+    [article] = read_corpus(tmp_path).articles
+    assert article.text == "Body \ufffd." and article.title == "T\ufffd"
+    assert article.id == "x\ufffd"
+    assert len(article.content_hash) == 64  # encodes as UTF-8 now
+    json.dumps(vars(article), ensure_ascii=False).encode("utf-8")
+
+
+def test_json_nested_too_deep_is_skipped_not_a_crash(tmp_path: Path) -> None:
+    deep = "[" * 5000 + "]" * 5000
+    write(tmp_path, "deep.json", deep)
+    write(
+        tmp_path, "lines.jsonl", deep + '\n{"id": "ok", "title": "Fine", "text": "Still read."}\n'
+    )
+    got = read_corpus(tmp_path)
+    assert [a.id for a in got.articles] == ["ok"]
+    reasons = {s.path: s.reason for s in got.skipped}
+    assert "nested too deeply" in reasons["deep.json"]
+    assert "line 1" in reasons["lines.jsonl"] and "nested too deeply" in reasons["lines.jsonl"]
+
+
+def test_utf16_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    text = "Überschrift\n\nDer Präsident sprach über Truppen."
+    write(tmp_path, "le.txt", text.encode("utf-16"))  # BOM + little endian
+    write(tmp_path, "be.txt", b"\xfe\xff" + text.encode("utf-16-be"))
+    articles = read_corpus(tmp_path).articles
+    assert [(a.title, a.text) for a in articles] == [(text.split("\n")[0], text.split("\n")[2])] * 2
+
+
+def test_a_one_line_text_file_is_an_article(tmp_path: Path) -> None:
+    line = "The council approved the new budget on Monday after a long debate. " * 30
+    write(tmp_path, "notes/budget-vote.txt", line)
+    [article] = read_corpus(tmp_path).articles
+    assert article.title == "budget-vote" and article.text == line.strip()
+
+
+def test_non_ascii_and_non_utf8_file_names(tmp_path: Path) -> None:
+    import os
+
+    write(tmp_path, "новости.txt", "Заголовок\n\nТекст статьи.")
+    bad = os.fsencode(str(tmp_path)) + b"/caf\xe9.txt"  # Latin-1 bytes: not UTF-8
+    with open(bad, "wb") as f:
+        f.write(b"Title\n\nBody text.")
+    got = read_corpus(tmp_path)
+    assert [a.id for a in got.articles] == ["новости"]
+    [skip] = got.skipped
+    assert skip.path == "caf\\xe9.txt" and "not valid UTF-8: rename it" in skip.reason
+    json.dumps([vars(s) for s in got.skipped], ensure_ascii=False).encode("utf-8")
+
+
+def test_links_are_followed_only_inside_the_corpus(tmp_path: Path) -> None:
+    corpus, outside = tmp_path / "corpus", tmp_path / "outside"
+    write(outside, "secret.txt", "Secret\n\nNot for the index.")
+    write(outside, "sub/other.txt", "Other\n\nNot either.")
+    write(corpus, "real.txt", "Real\n\nIn the corpus.")
+    (corpus / "inside-link.txt").symlink_to(corpus / "real.txt")
+    (corpus / "outside-link.txt").symlink_to(outside / "secret.txt")
+    (corpus / "folder-link").symlink_to(outside / "sub", target_is_directory=True)
+    got = read_corpus(corpus)
+    assert sorted(a.id for a in got.articles) == ["inside-link", "real"]
+    reasons = {s.path: s.reason for s in got.skipped}
+    assert "outside the corpus folder" in reasons["outside-link.txt"]
+    assert "linked folder" in reasons["folder-link"]
+
+
+def test_an_overlong_article_is_skipped_with_the_limit(tmp_path: Path) -> None:
+    from qa.corpus import MAX_ARTICLE_CHARS
+
+    words = "word " * (MAX_ARTICLE_CHARS // 5 + 10)
+    write(tmp_path, "dump.txt", "Dump\n\n" + words)
+    got = read_corpus(tmp_path)
+    assert not got.articles and "over the limit of 1,000,000" in got.skipped[0].reason

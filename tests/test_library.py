@@ -37,7 +37,8 @@ def test_suffixes_match_what_the_corpus_reader_reads() -> None:
         ("/abs/path/x.html", "x.html"),
         (".hidden.txt", "hidden.txt"),
         ("my story (final)!.TXT", "my_story_final.txt"),
-        ("ünïcödé naïve.md", "n_c_d_na_ve.md"),
+        ("ünïcödé naïve.md", "ünïcödé_naïve.md"),  # letters of any script are kept
+        ("новости дня.txt", "новости_дня.txt"),
         ("..", ""),
         ("...txt", ""),
         ("a" * 300 + ".txt", "a" * 96 + ".txt"),  # 100 characters in all

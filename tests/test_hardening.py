@@ -1,0 +1,238 @@
+"""Hostile input and damaged indexes: every command answers with a message, never a traceback,
+and nothing that worked before stops working."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qa.cli import app
+from qa.config import Settings
+from qa.errors import IndexCorrupt, UsageError
+from tests.conftest import SEEDS
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def fast_model(monkeypatch: pytest.MonkeyPatch, embedder) -> None:
+    """The CLI loads the model itself; hand it the session's copy instead."""
+    from qa.embedding import Embedder
+
+    monkeypatch.setattr(Embedder, "load", classmethod(lambda cls, *args, **kwargs: embedder))
+
+
+@pytest.fixture
+def seed_copy(seed_settings: Settings, tmp_path: Path) -> Path:
+    """A copy of the session's seed index, free to damage."""
+    copy = tmp_path / "index"
+    shutil.copytree(seed_settings.index, copy)
+    return copy
+
+
+def _invoke(*args: str, stdin: bytes | str | None = None):
+    return runner.invoke(app, list(args), input=stdin)
+
+
+def _clean_failure(result, code: int, *words: str) -> None:
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    for word in words:
+        assert word in result.output, result.output
+
+
+# --- questions ---------------------------------------------------------------------------------
+
+
+def test_questions_that_cannot_be_answered_are_usage_errors(seed_engine) -> None:
+    from qa.engine import MAX_QUESTION_CHARS
+
+    with pytest.raises(UsageError, match="over the limit of 2,000"):
+        seed_engine.ask("why " * (MAX_QUESTION_CHARS // 4 + 1))
+    with pytest.raises(UsageError, match="not valid UTF-8"):
+        seed_engine.ask("Who is \udcff?")  # what argv gives for a byte that is not UTF-8
+    at_limit = ("What did Tokayev say? " * 100)[:MAX_QUESTION_CHARS]
+    assert seed_engine.ask(at_limit).timings_ms["total"] > 0  # at the limit: answered
+
+
+def test_a_bad_line_in_a_batch_gets_its_error_and_the_batch_goes_on(
+    seed_copy: Path, fast_model
+) -> None:
+    lines = b"How many people were detained?\n\xff\xfe bad bytes\n" + b"q" * 3000 + b"\n"
+    lines += b"Who did Tokayev ask for help?\n"
+    result = _invoke("ask", "--json", "--index", str(seed_copy), "-", stdin=lines)
+    assert result.exit_code == 2
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r.get("line") for r in rows] == [None, 2, 3, None]
+    assert "4,000" in rows[0]["answer"] and not rows[0]["abstained"]
+    assert "not valid UTF-8" in rows[1]["error"] and rows[1]["question"] is None
+    assert "over the limit" in rows[2]["error"]
+    assert rows[3]["question"] == "Who did Tokayev ask for help?" and "answer" in rows[3]
+    assert "2 of the batch's lines" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("QA_TOP_K", "0"), ("QA_TOP_K", "-3"), ("QA_MAX_QUOTES", "0"), ("QA_PORT", "70000")],
+)
+def test_settings_no_command_can_use_are_refused(
+    seed_copy: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    result = _invoke("ask", "--index", str(seed_copy), "How many were detained?")
+    _clean_failure(result, 2, f"{variable}={value}")
+
+
+def test_build_into_a_file_is_a_usage_error(tmp_path: Path, fast_model) -> None:
+    target = tmp_path / "index-file"
+    target.write_text("not a folder")
+    result = _invoke("index", "build", "--corpus", str(SEEDS), "--index", str(target))
+    _clean_failure(result, 2, "is a file, not an index folder")
+    assert target.read_text() == "not a folder"
+
+
+def test_serve_on_a_taken_port_says_so(seed_copy: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _invoke("serve", "--index", str(seed_copy), "--port", str(port))
+    _clean_failure(result, 1, f"127.0.0.1:{port}", "--port")
+
+
+# --- damaged indexes ---------------------------------------------------------------------------
+
+CURRENT_DAMAGE = {
+    "bad bytes": b"\xff\xfe\x00gen",
+    "a NUL": b"gen-2026\x00x\n",
+    "a path outside": b"../../other/gen-20260101T000000000000-abcdef\n",
+    "an absolute path": b"/etc/gen-x\n",
+}
+MANIFEST_DAMAGE = {
+    "not UTF-8": b"\xff\xfe{}",
+    "a list": b"[1, 2, 3]",
+    "a string": b'"manifest"',
+    "files not a mapping": b'{"format": 1, "files": [1]}',
+    "nested too deep": b"[" * 100_000 + b"]" * 100_000,
+}
+
+
+@pytest.mark.parametrize("damage", CURRENT_DAMAGE, ids=list(CURRENT_DAMAGE))
+def test_a_damaged_current_is_reported_and_rebuilt(seed_copy: Path, fast_model, damage) -> None:
+    from qa import store
+
+    (seed_copy / "CURRENT").write_bytes(CURRENT_DAMAGE[damage])
+    with pytest.raises(IndexCorrupt, match="not a generation of this index"):
+        store.current_name(seed_copy)
+    for command in (["ask", "Who asked for help?"], ["index", "info"]):
+        _clean_failure(_invoke(*command, "--index", str(seed_copy)), 1, "damaged", "qa index build")
+    before = {p.name for p in seed_copy.glob("gen-*")}
+    rebuilt = _invoke("index", "build", "--corpus", str(SEEDS), "--index", str(seed_copy))
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert before <= {p.name for p in seed_copy.glob("gen-*")}  # nothing lost on the way
+    asked = _invoke("ask", "--json", "--index", str(seed_copy), "How many were detained?")
+    assert asked.exit_code == 0 and "4,000" in json.loads(asked.stdout)["answer"]
+
+
+@pytest.mark.parametrize("damage", MANIFEST_DAMAGE, ids=list(MANIFEST_DAMAGE))
+def test_a_damaged_manifest_is_reported_and_updated_in_full(
+    seed_copy: Path, fast_model, damage
+) -> None:
+    gen = (seed_copy / "CURRENT").read_text().strip()
+    (seed_copy / gen / "manifest.json").write_bytes(MANIFEST_DAMAGE[damage])
+    for command in (["ask", "Who asked for help?"], ["index", "info"]):
+        _clean_failure(_invoke(*command, "--index", str(seed_copy)), 1, "damaged", "manifest")
+    updated = _invoke("index", "update", "--corpus", str(SEEDS), "--index", str(seed_copy))
+    assert updated.exit_code == 0, updated.output
+    assert _invoke("ask", "--index", str(seed_copy), "How many were detained?").exit_code == 0
+
+
+def test_a_running_engine_keeps_answering_when_current_goes_bad(seed_copy: Path, embedder) -> None:
+    from qa.engine import Engine
+
+    engine = Engine.load(Settings(corpus=SEEDS, index=seed_copy), embedder)
+    (seed_copy / "CURRENT").write_bytes(b"\xff\x00")
+    answer = engine.ask("How many people were detained?")
+    assert "4,000" in answer.text and "not a generation" in (engine.problem or "")
+
+
+# --- a corpus of hostile files, end to end ---------------------------------------------------
+
+
+def test_a_corpus_of_hostile_files_builds_and_answers(tmp_path: Path, fast_model) -> None:
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(SEEDS, corpus)
+    (corpus / "surrogate.jsonl").write_text(
+        '{"id": "s\\ud800", "title": "Lone \\udfff", "text": "A lone surrogate \\ud800 here."}\n'
+    )
+    (corpus / "deep.json").write_text("[" * 3000 + "]" * 3000)
+    with open(os.fsencode(str(corpus)) + b"/latin\xe9.txt", "wb") as f:
+        f.write(b"Latin-1 name\n\nThe file name is not UTF-8.")
+    (corpus / "wide.txt").write_bytes(
+        "Wide title\n\nSaved as UTF-16 by an editor.".encode("utf-16")
+    )
+    built = _invoke("index", "build", "--corpus", str(corpus), "--index", str(index))
+    assert built.exit_code == 0, built.output
+    assert "Indexed 3 articles" in built.output and "2 skipped" in built.output
+    assert "latin\\xe9.txt" in built.output and "nested too deeply" in built.output
+    info = _invoke("index", "info", "--index", str(index))
+    assert info.exit_code == 0, info.output
+    updated = _invoke("index", "update", "--index", str(index), "--corpus", str(corpus))
+    assert updated.exit_code == 0 and "up to date" in updated.output, updated.output
+    asked = _invoke("ask", "--json", "--index", str(index), "What was saved as UTF-16?")
+    assert asked.exit_code == 0 and "UTF-16" in json.loads(asked.stdout)["answer"]
+
+
+# --- every file of a generation, damaged every way ---------------------------------------------
+
+FILES = (
+    "vectors.faiss", "chunks.sqlite", "articles.jsonl", "sentences.npy",
+    "bm25/tokens.npy", "bm25/data.csc.index.npy", "bm25/vocab.index.json",
+)  # fmt: skip
+
+
+def _damage(path: Path, how: str) -> None:
+    data = path.read_bytes()
+    if how == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "emptied":
+        path.write_bytes(b"")
+    elif how == "deleted":
+        path.unlink()
+    else:  # same size, other bytes: only a checksum can tell
+        middle = len(data) // 2
+        path.write_bytes(data[:middle] + bytes(b ^ 0xFF for b in data[middle : middle + 64])
+                         + data[middle + 64 :])  # fmt: skip
+
+
+@pytest.mark.parametrize("how", ["truncated", "emptied", "deleted", "same-size garbage"])
+@pytest.mark.parametrize("name", FILES)
+def test_each_damaged_file_is_caught_by_ask_and_verify(
+    seed_copy: Path, name: str, how: str
+) -> None:
+    gen = seed_copy / (seed_copy / "CURRENT").read_text().strip()
+    assert name in json.loads((gen / "manifest.json").read_text())["checksums"]
+    _damage(gen / name, how)
+    asked = _invoke("ask", "--index", str(seed_copy), "How many were detained?")
+    _clean_failure(asked, 1, "damaged", "qa index build")
+    verified = _invoke("index", "info", "--verify", "--index", str(seed_copy))
+    _clean_failure(verified, 1, name)
+
+
+def test_verify_passes_on_a_sound_index_and_a_rebuild_repairs_garbage(
+    seed_copy: Path, fast_model
+) -> None:
+    ok = _invoke("index", "info", "--verify", "--index", str(seed_copy))
+    assert ok.exit_code == 0 and "match their sizes and SHA-256" in ok.output, ok.output
+    gen = seed_copy / (seed_copy / "CURRENT").read_text().strip()
+    _damage(gen / "sentences.npy", "same-size garbage")
+    rebuilt = _invoke("index", "build", "--corpus", str(SEEDS), "--index", str(seed_copy))
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert _invoke("index", "info", "--verify", "--index", str(seed_copy)).exit_code == 0
