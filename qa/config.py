@@ -53,6 +53,9 @@ class Settings:
     eval_cache: Path = Path(".cache/eval")
     host: str = "127.0.0.1"
     port: int = 7860
+    # Who may use the chat and its API: "user:password" pairs separated by commas, or the path
+    # of a file with one pair per line. Empty: no login (then keep the host on loopback).
+    auth: str = ""
 
     def __post_init__(self) -> None:
         """Refuse numbers no command can work with, naming the variable that set them."""

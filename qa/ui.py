@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from qa.answer import Answer, Citation
-from qa.errors import QAError
+from qa.errors import QAError, UsageError
 from qa.retrieval import MODES, NO_FILTERS, Filters
 
 if TYPE_CHECKING:
@@ -723,6 +723,50 @@ def _articles_tab(gr: Any, library: Library, header: Any, title: str) -> Any:
     )
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def access(settings: Settings) -> tuple[list[tuple[str, str]] | None, str | None]:
+    """The logins the chat requires (None: none), and a warning when it is open beyond this
+    machine without one."""
+    logins = auth_pairs(settings.auth) or None
+    if logins or settings.host in LOOPBACK:
+        return logins, None
+    return None, (
+        f"serving on {settings.host} without a login: anyone who can reach this machine can "
+        "ask and change the corpus. Set QA_AUTH=user:password to require one."
+    )
+
+
+def auth_pairs(spec: str) -> list[tuple[str, str]]:
+    """The `(user, password)` pairs of `QA_AUTH`: "user:password" items separated by commas,
+    or the path of a file holding one per line (so passwords stay out of the environment)."""
+    if not spec.strip():
+        return []
+    path = Path(spec).expanduser()
+    if path.is_file():
+        try:
+            items = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as error:
+            raise UsageError(f"QA_AUTH file {path} cannot be read ({error}).") from None
+    else:
+        items = spec.split(",")
+    pairs = []
+    for item in (i.strip() for i in items):
+        user, colon, password = item.partition(":")
+        if not item:
+            continue
+        if not (colon and user.strip() and password):
+            raise UsageError(
+                f"QA_AUTH item {user.strip() or item[:20]!r} is not user:password: "
+                "write pairs as user:password, separated by commas or one per line in a file."
+            )
+        pairs.append((user.strip(), password))
+    if not pairs:
+        raise UsageError("QA_AUTH holds no user:password pair: set one, or unset it.")
+    return pairs
+
+
 def _first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
@@ -742,6 +786,10 @@ def serve(settings: Settings) -> None:
     _offline_environment()
     from qa.engine import Engine
     from qa.library import MAX_UPLOAD_BYTES
+
+    logins, warning = access(settings)  # before the slow part: a typo here fails at once
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
 
     try:
         engine = Engine.load(settings)
@@ -769,6 +817,7 @@ def serve(settings: Settings) -> None:
             share=False,
             css=CSS,
             max_file_size=MAX_UPLOAD_BYTES,
+            auth=logins,
         )
     except OSError as error:  # Gradio's words for a port in use or an address it cannot bind
         raise QAError(

@@ -236,3 +236,84 @@ def test_verify_passes_on_a_sound_index_and_a_rebuild_repairs_garbage(
     rebuilt = _invoke("index", "build", "--corpus", str(SEEDS), "--index", str(seed_copy))
     assert rebuilt.exit_code == 0, rebuilt.output
     assert _invoke("index", "info", "--verify", "--index", str(seed_copy)).exit_code == 0
+
+
+# --- who may use it ----------------------------------------------------------------------------
+
+
+def test_auth_pairs_from_the_variable_or_a_file(tmp_path: Path) -> None:
+    from qa.ui import auth_pairs
+
+    assert auth_pairs("") == []
+    assert auth_pairs("ann:s3cret, bob:pa:ss") == [("ann", "s3cret"), ("bob", "pa:ss")]
+    logins = tmp_path / "logins"
+    logins.write_text("ann:one\n\ncarl:two\n", encoding="utf-8")
+    assert auth_pairs(str(logins)) == [("ann", "one"), ("carl", "two")]
+    for bad in ("ann", "ann:", ":pw", " , "):
+        with pytest.raises(UsageError, match="QA_AUTH"):
+            auth_pairs(bad)
+
+
+def test_a_login_guards_the_chat_and_its_api(seed_copy: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from tests.conftest import ROOT
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, QA_INDEX=str(seed_copy), QA_PORT=str(port), QA_AUTH="ann:s3cret")
+    env |= {"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+
+    def status(path: str, data: dict | None = None, cookie: str = "") -> tuple[int, str]:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        request = urllib.request.Request(base + path, data=body, headers={"Cookie": cookie})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                cookies = response.headers.get_all("Set-Cookie") or []
+                return response.status, "; ".join(c.split(";")[0] for c in cookies)
+        except urllib.error.HTTPError as error:
+            return error.code, ""
+
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                urllib.request.urlopen(base + "/gradio_api/login_check", timeout=2)
+            except urllib.error.HTTPError:
+                break  # up, and asking for a login
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                assert proc.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.5)
+        assert status("/gradio_api/login_check")[0] == 401
+        assert status("/config")[0] == 401  # the app's description, behind the login too
+        assert status("/gradio_api/info")[0] == 401  # and the API
+        assert status("/login", {"username": "ann", "password": "wrong"})[0] >= 400
+        code, cookie = status("/login", {"username": "ann", "password": "s3cret"})
+        assert code == 200 and "access-token" in cookie
+        assert status("/gradio_api/login_check", cookie=cookie)[0] == 200
+        assert status("/config", cookie=cookie)[0] == 200
+        assert status("/gradio_api/info", cookie=cookie)[0] == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def test_serving_beyond_loopback_without_a_login_warns() -> None:
+    from qa.ui import access
+
+    assert access(Settings()) == (None, None)  # loopback: nobody else can reach it
+    logins, warning = access(Settings(host="0.0.0.0"))
+    assert logins is None and "without a login" in warning and "QA_AUTH" in warning
+    assert access(Settings(host="0.0.0.0", auth="ann:pw")) == ([("ann", "pw")], None)
