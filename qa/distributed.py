@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from qa.embedding import DocumentVectors, Embedder, Span
+from qa.embedding import DocumentVectors, Embedder, Span, span_views
 from qa.errors import UsageError
 
 
@@ -53,9 +53,10 @@ def encode_documents(
     batch_size: int,
     address: str | None = None,
     on_batch: Callable[[int], None] | None = None,
+    spans_out: np.ndarray | None = None,
 ) -> DocumentVectors:
     """`Embedder.encode_documents` on Ray: joins the cluster at `address`, or starts a local
-    Ray with this machine's CPUs (and stops it after)."""
+    Ray with this machine's CPUs (and stops it after). `spans_out` as there."""
     try:
         import ray
         import ray.data
@@ -63,8 +64,9 @@ def encode_documents(
         raise UsageError(
             "--engine ray needs Ray: pip install -e '.[distributed]' (or use --engine local)."
         ) from None
+    sentences = span_views(spans, embedder.dim, spans_out)
     if not texts:
-        return DocumentVectors(np.zeros((0, embedder.dim), np.float32), [])
+        return DocumentVectors(np.zeros((0, embedder.dim), np.float32), sentences)
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a local cluster needs no token
     started = not ray.is_initialized()
     if started:
@@ -75,13 +77,13 @@ def encode_documents(
                 f"Could not start or join Ray at {address or 'local'}: {error}"
             ) from None
     try:
-        return _run(ray, embedder, texts, spans, batch_size, on_batch)
+        return _run(ray, embedder, texts, spans, batch_size, on_batch, sentences)
     finally:
         if started:
             ray.shutdown()
 
 
-def _run(ray, embedder, texts, spans, batch_size, on_batch) -> DocumentVectors:
+def _run(ray, embedder, texts, spans, batch_size, on_batch, sentences) -> DocumentVectors:
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     context.enable_progress_bars = False
@@ -97,14 +99,13 @@ def _run(ray, embedder, texts, spans, batch_size, on_batch) -> DocumentVectors:
         batch_format="numpy",
     )
     vectors = np.zeros((len(texts), embedder.dim), np.float32)
-    sentences: list[np.ndarray] = [np.zeros((0, embedder.dim), np.float32)] * len(texts)
     for batch in dataset.iter_batches(batch_size=batch_size, batch_format="numpy"):
         for i, vector, count, flat in zip(
             batch["idx"], batch["vector"], batch["counts"], batch["sentences"], strict=True
         ):
             vectors[int(i)] = vector
             rows = np.frombuffer(flat, dtype=np.float32)
-            sentences[int(i)] = rows.reshape(int(count), embedder.dim).copy()
+            sentences[int(i)][:] = rows.reshape(int(count), embedder.dim)
         if on_batch is not None:
             on_batch(len(batch["idx"]))
     return DocumentVectors(vectors, sentences)

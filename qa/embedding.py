@@ -174,17 +174,20 @@ class Embedder:
         spans: Sequence[Sequence[Span]],
         batch_size: int = 64,
         on_batch: Callable[[int], None] | None = None,
+        spans_out: np.ndarray | None = None,
     ) -> DocumentVectors:
         """Document vectors plus one vector per character span of each document.
 
         Texts are encoded longest first in groups, so batches carry little padding, and
-        `on_batch(n)` is told after each group for progress bars.
+        `on_batch(n)` is told after each group for progress bars. The span vectors go into
+        `spans_out` when given (one row per span, document after document; a build passes a
+        float16 array on disk), else into a float32 array made here; `span_vectors` are views.
         """
         import torch
 
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
         doc_vecs = np.zeros((len(texts), self.dim), dtype=np.float32)
-        span_vecs: list[np.ndarray] = [np.zeros((0, self.dim), np.float32)] * len(texts)
+        span_vecs = span_views(spans, self.dim, spans_out)
         group = batch_size * 4
         for g in range(0, len(order), group):
             idx = order[g : g + group]
@@ -205,10 +208,23 @@ class Embedder:
             for j, i in enumerate(idx):
                 emb = tokens[j].float().numpy()
                 doc_vecs[i] = _unit(emb.mean(axis=0))
-                span_vecs[i] = _span_means(emb, offsets[j], spans[i])
+                span_vecs[i][:] = _span_means(emb, offsets[j], spans[i])
             if on_batch is not None:
                 on_batch(len(idx))
         return DocumentVectors(doc_vecs, span_vecs)
+
+
+def span_views(
+    spans: Sequence[Sequence[Span]], dim: int, out: np.ndarray | None = None
+) -> list[np.ndarray]:
+    """Per document, the rows of `out` (made float32 here when None) for its spans, in order."""
+    ends = np.cumsum([len(s) for s in spans], dtype=np.int64)
+    total = int(ends[-1]) if len(ends) else 0
+    if out is None:
+        out = np.zeros((total, dim), dtype=np.float32)
+    if out.shape != (total, dim):
+        raise ValueError(f"an array of {out.shape} for {total} spans of {dim} dimensions")
+    return [out[end - len(s) : end] for end, s in zip(ends, spans, strict=True)]
 
 
 class _Queries:

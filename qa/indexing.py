@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -351,34 +352,43 @@ def _build(
     fresh = _rechunk(corpus, changes, previous, settings, embedder, report)
     stages["chunk"] = time.perf_counter() - t
 
-    t = time.perf_counter()
-    rows = _plan_rows(corpus, fresh, previous, embedder)
-    embedded = _embed(settings, embedder, fresh, rows, report)
-    stages["embed"] = time.perf_counter() - t
+    # the sentence vectors, the largest part, go straight to disk in the new generation's
+    # folder as they are made, so a build's memory does not grow with them
+    tmp = store.start(settings.index)
+    try:
+        t = time.perf_counter()
+        rows = _plan_rows(corpus, fresh, previous, embedder)
+        embedded = _embed(settings, embedder, fresh, rows, report, tmp)
+        stages["embed"] = time.perf_counter() - t
 
-    t = time.perf_counter()
-    titles = {a.id: a.title for a in corpus.articles if a.id not in fresh.failed_ids}
-    keywords = _keyword_index(rows.chunks, rows.kept, titles, fresh.boilerplate, previous, report)
-    stages["keywords"] = time.perf_counter() - t
+        t = time.perf_counter()
+        titles = {a.id: a.title for a in corpus.articles if a.id not in fresh.failed_ids}
+        keywords = _keyword_index(
+            rows.chunks, rows.kept, titles, fresh.boilerplate, previous, report
+        )
+        stages["keywords"] = time.perf_counter() - t
 
-    t = time.perf_counter()
-    vectors, sentence_vectors = _assemble(rows, previous, embedded, embedder.dim)
-    kept = [a for a in corpus.articles if a.id not in fresh.failed_ids]
-    skipped = corpus.skipped + fresh.failed
-    manifest = _manifest(
-        settings, embedder, kept, rows, vectors, sentence_vectors, fresh, prints, skipped
-    )
-    data = store.IndexData(
-        manifest=manifest,
-        articles={a.id: a for a in kept},
-        chunks=rows.chunks,
-        vectors=vectors,
-        sentence_vectors=sentence_vectors,
-        text_hashes=tuple(rows.hashes),
-        keyword=keywords,
-    )
-    generation = store.save(settings.index, data, lambda d, n: report("writing", d, n))
-    stages["write"] = time.perf_counter() - t
+        t = time.perf_counter()
+        vectors, sentence_vectors = _assemble(rows, previous, embedded, embedder.dim, tmp)
+        kept = [a for a in corpus.articles if a.id not in fresh.failed_ids]
+        skipped = corpus.skipped + fresh.failed
+        manifest = _manifest(
+            settings, embedder, kept, rows, vectors, sentence_vectors, fresh, prints, skipped
+        )
+        data = store.IndexData(
+            manifest=manifest,
+            articles={a.id: a for a in kept},
+            chunks=rows.chunks,
+            vectors=vectors,
+            sentence_vectors=sentence_vectors,
+            text_hashes=tuple(rows.hashes),
+            keyword=keywords,
+        )
+        generation = store.save(settings.index, data, lambda d, n: report("writing", d, n), tmp)
+        stages["write"] = time.perf_counter() - t
+    except BaseException:  # failed or interrupted: no half-written folder is left behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     gone = fresh.failed_ids & set(indexed)
     if gone:  # a changed article that now fails is gone from the index
         changes = Changes(
@@ -502,9 +512,15 @@ def _plan_rows(
 
 
 def _embed(
-    settings: Settings, embedder: Embedder, fresh: _Rechunked, rows: _Rows, report: Progress
+    settings: Settings,
+    embedder: Embedder,
+    fresh: _Rechunked,
+    rows: _Rows,
+    report: Progress,
+    tmp: Path,
 ) -> DocumentVectors:
-    """Embed the texts the rows need, with progress."""
+    """Embed the texts the rows need, with progress; their sentence vectors are written to a
+    scratch file in the temporary generation `tmp` (float16, as they are stored)."""
     total, done = len(rows.to_embed), 0
 
     def advance(n: int) -> None:
@@ -514,7 +530,9 @@ def _embed(
 
     report("embedding", 0, total)
     texts = [fresh.texts[k] for k in rows.to_embed]
-    return _encode(settings, embedder, texts, [fresh.spans[k] for k in rows.to_embed], advance)
+    spans = [fresh.spans[k] for k in rows.to_embed]
+    out = store.sentence_file(tmp, sum(len(s) for s in spans), embedder.dim, "embedded.npy")
+    return _encode(settings, embedder, texts, spans, advance, out)
 
 
 def _manifest(
@@ -565,6 +583,7 @@ def _encode(
     texts: list[str],
     spans: list[list[tuple[int, int]]],
     on_batch: Callable[[int], None],
+    spans_out: np.ndarray,
 ) -> DocumentVectors:
     """The chunk and sentence vectors, in this process or on Ray (`settings.engine`)."""
     if settings.engine == "ray":
@@ -572,9 +591,9 @@ def _encode(
 
         address = settings.ray_address or None
         return distributed.encode_documents(
-            embedder, texts, spans, settings.batch_size, address, on_batch
+            embedder, texts, spans, settings.batch_size, address, on_batch, spans_out
         )
-    return embedder.encode_documents(texts, spans, settings.batch_size, on_batch=on_batch)
+    return embedder.encode_documents(texts, spans, settings.batch_size, on_batch, spans_out)
 
 
 def _keyword_index(
@@ -653,10 +672,11 @@ def _cache(
 
 
 def _assemble(
-    rows: _Rows, previous: store.LoadedIndex | None, new: DocumentVectors, dim: int
+    rows: _Rows, previous: store.LoadedIndex | None, new: DocumentVectors, dim: int, tmp: Path
 ) -> tuple[np.ndarray, np.ndarray]:
     """Chunk and sentence vectors in the rows' order, from the previous generation's rows and
-    the texts embedded now."""
+    the texts embedded now; the sentence vectors are copied, row by row, into the temporary
+    generation's `sentences.npy` (on disk, so neither source is held whole)."""
     vectors = np.zeros((len(rows.chunks), dim), dtype=np.float32)
     cached = np.array([-1 if r is None else r for r in rows.cached], dtype=np.int64)
     fresh = np.array([-1 if k is None else k for k in rows.embedded], dtype=np.int64)
@@ -664,15 +684,19 @@ def _assemble(
         vectors[cached >= 0] = previous.data.vectors[cached[cached >= 0]]
     if (fresh >= 0).any():
         vectors[fresh >= 0] = new.vectors[fresh[fresh >= 0]]
-    pieces: list[np.ndarray] = []
+    sources: list[np.ndarray] = []
     for old, k in zip(rows.cached, rows.embedded, strict=True):
         if old is not None:
             o = previous.sentence_offsets  # type: ignore[union-attr]
-            pieces.append(previous.data.sentence_vectors[o[old] : o[old + 1]])  # type: ignore[union-attr]
+            sources.append(previous.data.sentence_vectors[o[old] : o[old + 1]])  # type: ignore[union-attr]
         else:
-            pieces.append(new.span_vectors[k].astype(np.float16))  # type: ignore[index]
-    sentences = np.concatenate(pieces) if pieces else np.zeros((0, dim), np.float16)
-    return vectors, sentences.astype(np.float16, copy=False)
+            sources.append(new.span_vectors[k])  # type: ignore[index]
+    sentences = store.sentence_file(tmp, sum(len(x) for x in sources), dim)
+    at = 0
+    for rows_of_chunk in sources:
+        sentences[at : at + len(rows_of_chunk)] = rows_of_chunk
+        at += len(rows_of_chunk)
+    return vectors, sentences
 
 
 def text_hash(text: str, spans: list[tuple[int, int]]) -> str:

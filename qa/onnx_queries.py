@@ -12,6 +12,7 @@ chunking needs the token vectors, and in batches PyTorch (with bf16) is as fast 
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -63,7 +64,10 @@ def load(model: Any, cache: Path) -> tuple[OnnxQueries | None, str | None]:
         session = _session(path)
         if session is None:
             return None, f"the model exported to {path} does not load: questions use PyTorch"
-    queries = OnnxQueries(session, model.tokenizer, inputs, int(model.max_seq_length))
+    # a tokenizer of its own: a fast tokenizer's truncation settings are state, and a build
+    # counting tokens in another thread would change them under a question being encoded
+    tokenizer = copy.deepcopy(model.tokenizer)
+    queries = OnnxQueries(session, tokenizer, inputs, int(model.max_seq_length))
     reference = model.encode([PROBE], normalize_embeddings=True, convert_to_numpy=True)
     gap = float(np.abs(queries.encode(PROBE) - reference).max())
     if gap > AGREEMENT:

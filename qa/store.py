@@ -49,7 +49,8 @@ from qa.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing, Us
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
-FILES = ("vectors.faiss", chunktable.FILE, "articles.jsonl", "sentences.npy")
+SENTENCES = "sentences.npy"
+FILES = ("vectors.faiss", chunktable.FILE, "articles.jsonl", SENTENCES)
 LOCK = ".lock"
 WRITER = ".writer"  # who holds the lock: pid and start time, for the message a second writer gets
 
@@ -198,10 +199,36 @@ def _manifest_at(root: Path, gen: Path) -> dict[str, Any]:
     return manifest
 
 
-def save(root: Path, data: IndexData, on_file: Callable[[int, int], None] | None = None) -> Path:
+def start(root: Path) -> Path:
+    """A new, empty temporary generation folder: a build may write its largest arrays there as
+    it goes (`sentence_file`), and `save` finishes it. A killed build's is removed by the next.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    # microseconds in the name: two builds within one second still sort in the order they ran
+    now = time.time()
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(now)) + f"{int(now % 1 * 1e6):06d}"
+    tmp = root / f".tmp-gen-{stamp}-{uuid.uuid4().hex[:6]}"
+    tmp.mkdir()
+    return tmp
+
+
+def sentence_file(tmp: Path, rows: int, dim: int, name: str = SENTENCES) -> np.ndarray:
+    """A float16 `(rows, dim)` array on disk in the temporary generation, filled by the build
+    and read back by the page: the sentence vectors never need to fit in memory at once."""
+    return np.lib.format.open_memmap(tmp / name, mode="w+", dtype=np.float16, shape=(rows, dim))
+
+
+def save(
+    root: Path,
+    data: IndexData,
+    on_file: Callable[[int, int], None] | None = None,
+    tmp: Path | None = None,
+) -> Path:
     """Write `data` as a new generation and make it current; returns the generation folder.
 
-    `on_file(done, total)` is told as each of the generation's files is written.
+    `tmp` is the folder from `start` when the build wrote into it already (its
+    `sentences.npy` is then kept as written); `on_file(done, total)` is told as each of the
+    generation's files is written.
     """
     import faiss
 
@@ -211,13 +238,8 @@ def save(root: Path, data: IndexData, on_file: Callable[[int, int], None] | None
         raise ValueError(f"a keyword index of {data.keyword.size} rows for {len(data.chunks)}")
     step = on_file or (lambda done, total: None)
     total = len(FILES) + 1
-    root.mkdir(parents=True, exist_ok=True)
-    # microseconds in the name: two builds within one second still sort in the order they ran
-    now = time.time()
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(now)) + f"{int(now % 1 * 1e6):06d}"
-    name = f"gen-{stamp}-{uuid.uuid4().hex[:6]}"
-    tmp = root / f".tmp-{name}"
-    tmp.mkdir()
+    tmp = tmp or start(root)
+    name = tmp.name.removeprefix(".tmp-")
     step(0, total)
     index = ann.build(ann.Spec.from_json(data.manifest.get("faiss")), data.vectors)
     faiss.write_index(index, str(tmp / "vectors.faiss"))
@@ -227,10 +249,17 @@ def save(root: Path, data: IndexData, on_file: Callable[[int, int], None] | None
     step(2, total)
     _write_jsonl(tmp / "articles.jsonl", (vars(a) for a in data.articles.values()))
     step(3, total)
-    with open(tmp / "sentences.npy", "wb") as f:
-        np.save(f, data.sentence_vectors.astype(np.float16))
+    sentences = data.sentence_vectors
+    if isinstance(sentences, np.memmap) and Path(str(sentences.filename)) == tmp / SENTENCES:
+        sentences.flush()  # written as the build went
+    else:
+        with open(tmp / SENTENCES, "wb") as f:
+            np.save(f, sentences.astype(np.float16))
     step(4, total)
     written = [tmp / f for f in FILES]
+    for extra in set(tmp.iterdir()) - set(written):  # a build's scratch files go
+        if extra.is_file():
+            extra.unlink()
     if data.keyword is not None:
         written += keyword.save(data.keyword, tmp)
     manifest = dict(data.manifest, generation=name, format=FORMAT_VERSION)
@@ -291,7 +320,7 @@ def load(root: Path, expect: dict[str, Any]) -> LoadedIndex:
             hashes = tuple(r.pop("text_hash", None) or "" for r in rows)
             chunks = [_chunk_from_row(r) for r in rows]
         articles = {a["id"]: Article(**a) for a in _read_jsonl(gen / "articles.jsonl")}
-        sentence_vectors = np.load(gen / "sentences.npy", mmap_mode="r")  # read as needed
+        sentence_vectors = np.load(gen / SENTENCES, mmap_mode="r")  # read as needed
         keywords = keyword.load(gen) if "keyword" in manifest else None
     except (RuntimeError, ValueError, KeyError, TypeError, OSError, sqlite3.Error) as e:
         raise IndexCorrupt(str(root), f"{type(e).__name__}: {e}") from None

@@ -4,6 +4,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qa import store
@@ -138,3 +139,40 @@ def test_a_loaded_chunk_table_reads_on_after_its_generation_is_removed(
     loaded = _load(index_copy, embedder)
     shutil.rmtree(store.current_generation(index_copy.index))
     assert [c.chunk_id for c in loaded.data.chunks][-1] == loaded.data.chunks[-1].chunk_id
+
+
+def test_sentence_vectors_are_written_as_the_build_goes(index_copy: Settings, embedder) -> None:
+    """They go to the new generation's folder as they are made; what lands is exactly what
+    in-memory encoding gives, and no scratch file stays behind."""
+    from qa.indexing import chunk_corpus
+
+    loaded = _load(index_copy, embedder)
+    files = {
+        p.relative_to(loaded.folder).as_posix() for p in loaded.folder.rglob("*") if p.is_file()
+    }
+    assert files == set(loaded.data.manifest["files"]) | {"manifest.json"}
+    assert not list(index_copy.index.glob(".tmp-*"))
+    chunks, texts, spans = chunk_corpus(
+        list(loaded.data.articles.values()), index_copy, embedder, lambda *a: None
+    )
+    in_memory = embedder.encode_documents(texts, spans)
+    expected = np.concatenate(in_memory.span_vectors).astype(np.float16)
+    np.testing.assert_array_equal(np.asarray(loaded.data.sentence_vectors), expected)
+
+
+def test_a_build_that_fails_leaves_no_folder_and_the_index_answering(
+    index_copy: Settings, embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qa import indexing
+
+    before = store.current_name(index_copy.index)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full, say")
+
+    monkeypatch.setattr(indexing, "_keyword_index", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        indexing.build_index(index_copy, embedder)
+    assert not list(index_copy.index.glob(".tmp-*"))
+    assert store.current_name(index_copy.index) == before
+    assert len(_load(index_copy, embedder).data.chunks) > 0
