@@ -466,7 +466,7 @@ def build_ui(
     no facets (`SearchChoices.of(engine)` gives an engine's)."""
     import gradio as gr
 
-    with gr.Blocks(title=title, analytics_enabled=False) as demo:
+    with gr.Blocks(title=title, analytics_enabled=False, delete_cache=UPLOAD_CACHE) as demo:
         header = gr.HTML(_header(title, corpus_info), elem_id="qa-header", js_on_load=None)
         if ask is None:
             gr.HTML(
@@ -724,6 +724,9 @@ def _articles_tab(gr: Any, library: Library, header: Any, title: str) -> Any:
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# Gradio keeps every uploaded file in its temporary folder (also one posted straight to its
+# upload endpoint, never added to the corpus): every hour, those older than an hour go.
+UPLOAD_CACHE = (3600, 3600)
 
 
 def access(settings: Settings) -> tuple[list[tuple[str, str]] | None, str | None]:

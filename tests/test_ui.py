@@ -457,6 +457,7 @@ def test_build_ui_with_an_engine_has_chat_examples_and_sources() -> None:
     assert any(ui.NO_SOURCES in h for h in htmls)
     api = {d.api_name for d in demo.fns.values()}
     assert "ask" in api
+    assert demo.delete_cache == ui.UPLOAD_CACHE  # uploads do not pile up in the temp folder
 
 
 def test_build_ui_without_an_engine_shows_the_problem_instead_of_the_chat() -> None:
