@@ -459,6 +459,7 @@ def build_ui(
     corpus_info: str = "",
     library: Library | None = None,
     choices: SearchChoices | None = None,
+    concurrency: int = 2,
 ) -> gr.Blocks:
     """The app, not launched. With `ask=None` it shows `problem` instead of the chat; with a
     `library` it adds the Articles tab and keeps the header's staleness note current, and
@@ -477,7 +478,9 @@ def build_ui(
             return demo
         with gr.Tabs(elem_id="qa-tabs"):
             with gr.Tab("Chat", id="chat", elem_id="qa-tab-chat"):
-                chat_events, options = _chat(gr, ask, examples, choices or SearchChoices())
+                chat_events, options = _chat(
+                    gr, ask, examples, choices or SearchChoices(), concurrency
+                )
             if library is not None:
                 with gr.Tab("Articles", id="articles", elem_id="qa-tab-articles"):
                     updated = _articles_tab(gr, library, header, title)
@@ -567,10 +570,11 @@ def _search_options(gr: Any, choices: SearchChoices) -> list[Any]:
 
 
 def _chat(
-    gr: Any, ask: Ask, examples: Sequence[str], choices: SearchChoices
+    gr: Any, ask: Ask, examples: Sequence[str], choices: SearchChoices, concurrency: int
 ) -> tuple[list[Any], list[Any]]:
     """The chat tab's components and events; the events, so others can follow them, and the
-    Search options' components, so others can refresh their choices."""
+    Search options' components, so others can refresh their choices. `concurrency` questions
+    are answered at once, the rest wait their turn (`benchmarks/concurrency.py`)."""
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             chatbot = gr.Chatbot(
@@ -621,7 +625,7 @@ def _chat(
         return new_history, panel, ""
 
     outputs = [chatbot, sources, textbox]
-    common = {"concurrency_id": "ask", "concurrency_limit": 1}
+    common = {"concurrency_id": "ask", "concurrency_limit": concurrency}
     inputs = [textbox, chatbot, *options]
     events = [
         textbox.submit(on_ask, inputs, outputs, api_name="ask", **common),
@@ -812,6 +816,7 @@ def serve(settings: Settings) -> None:
             corpus_info=engine.describe(),
             library=Library(settings, engine),
             choices=SearchChoices.of(engine),
+            concurrency=settings.concurrency,
         )
     try:
         demo.launch(

@@ -458,6 +458,10 @@ def test_build_ui_with_an_engine_has_chat_examples_and_sources() -> None:
     api = {d.api_name for d in demo.fns.values()}
     assert "ask" in api
     assert demo.delete_cache == ui.UPLOAD_CACHE  # uploads do not pile up in the temp folder
+    (asking,) = [d for d in demo.fns.values() if d.api_name == "ask"]
+    assert asking.concurrency_limit == 2  # the default: benchmarks/concurrency.py
+    several = ui.build_ui(ask, concurrency=3)
+    assert {d.concurrency_limit for d in several.fns.values() if d.concurrency_id == "ask"} == {3}
 
 
 def test_build_ui_without_an_engine_shows_the_problem_instead_of_the_chat() -> None:
