@@ -759,14 +759,14 @@ def auth_pairs(spec: str) -> list[tuple[str, str]]:
     else:
         items = spec.split(",")
     pairs = []
-    for item in (i.strip() for i in items):
+    for number, item in enumerate((i.strip() for i in items), start=1):
         user, colon, password = item.partition(":")
         if not item:
             continue
-        if not (colon and user.strip() and password):
+        if not (colon and user.strip() and password):  # said by position: never echo a password
             raise UsageError(
-                f"QA_AUTH item {user.strip() or item[:20]!r} is not user:password: "
-                "write pairs as user:password, separated by commas or one per line in a file."
+                f"QA_AUTH item {number} is not user:password: write pairs as user:password, "
+                "separated by commas or one per line in a file."
             )
         pairs.append((user.strip(), password))
     if not pairs:
