@@ -284,6 +284,8 @@ def _print_report(report: object) -> None:
     """The summary of a build or update on stdout, and each skipped file or article on stderr."""
     for skip in report.skipped:  # type: ignore[attr-defined]
         typer.echo(f"skipped {skip.path}: {skip.reason}", err=True)
+    for renamed in report.renamed:  # type: ignore[attr-defined]
+        typer.echo(f"renamed {renamed.path}: {renamed.reason}", err=True)
     typer.echo(report.summary())  # type: ignore[attr-defined]
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from bs4 import BeautifulSoup, NavigableString, Tag
@@ -55,9 +56,24 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class Renamed:
+    """An article whose id was taken by an earlier one, indexed under a new id rather than lost."""
+
+    path: str
+    was: str  # the id it had
+    id: str  # the id it is indexed under
+    first: str  # the path of the article that kept the id
+
+    @property
+    def reason(self) -> str:
+        return f"id {self.was} is taken by {self.first}: indexed as {self.id}"
+
+
+@dataclass(frozen=True)
 class CorpusRead:
     articles: list[Article]
     skipped: list[Skipped]
+    renamed: list[Renamed] = field(default_factory=list)
 
 
 # --- cleaning ------------------------------------------------------------------------------------
@@ -234,8 +250,8 @@ def read_corpus(root: Path) -> CorpusRead:
             f"Corpus folder {root} does not exist: pass --corpus DIR or set QA_CORPUS "
             "to a folder of articles."
         )
-    unique, duplicates = _drop_duplicate_ids(articles)
-    return CorpusRead(articles=unique, skipped=skipped + duplicates)
+    unique, duplicates, renamed = _distinct_ids(articles)
+    return CorpusRead(articles=unique, skipped=skipped + duplicates, renamed=renamed)
 
 
 def _article_files(root: Path, skipped: list[Skipped]) -> list[Path]:
@@ -288,16 +304,30 @@ def _printable(name: str) -> str:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def _drop_duplicate_ids(articles: list[Article]) -> tuple[list[Article], list[Skipped]]:
-    """Keep the first article of each id: ids key the index, so a second one would shadow it."""
-    first_seen: dict[str, Article] = {}
-    skipped = []
+def _distinct_ids(
+    articles: list[Article],
+) -> tuple[list[Article], list[Skipped], list[Renamed]]:
+    """One article per id, since ids key the index. Of two with the same id, a copy of the
+    first (same title and text) is skipped; a different article (`a.txt` beside `a.md`, two
+    feeds both numbering from 1) is kept as `id~2`, `id~3`... in reading order, and reported."""
+    by_id: dict[str, Article] = {}
+    skipped: list[Skipped] = []
+    renamed: list[Renamed] = []
     for article in articles:
-        first = first_seen.setdefault(article.id, article)
-        if first is not article:
-            reason = f"duplicate id {article.id} (first seen in {first.path})"
+        first = by_id.get(article.id)
+        if first is not None and (first.title, first.text) == (article.title, article.text):
+            reason = f"the same article as {first.path} (id {first.id})"
             skipped.append(Skipped(article.path or "", reason))
-    return list(first_seen.values()), skipped
+            continue
+        if first is not None:
+            n = 2
+            while f"{article.id}~{n}" in by_id:
+                n += 1
+            new_id = f"{article.id}~{n}"
+            renamed.append(Renamed(article.path or "", article.id, new_id, first.path or ""))
+            article = dataclasses.replace(article, id=new_id)
+        by_id[article.id] = article
+    return list(by_id.values()), skipped, renamed
 
 
 def read_file(path: Path, root: Path) -> tuple[list[Article], list[Skipped]]:

@@ -17,6 +17,7 @@ against 13 ms here), and fp32 and bf16 vectors agree to a mean cosine of 0.99999
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -96,6 +97,7 @@ class Embedder:
         self.dim = int(model.get_embedding_dimension())
         self.max_tokens = int(model.max_seq_length)
         self.queries = queries or _Queries(None)  # how questions are encoded (`encode_query`)
+        self._counting: Any = None  # the tokenizer copy `count_tokens` uses, made when first asked
 
     @classmethod
     def load(
@@ -145,12 +147,33 @@ class Embedder:
         return contextlib.nullcontext()
 
     def count_tokens(self, texts: list[str]) -> list[int]:
-        """Tokens of each text without special tokens: what chunking packs to a budget."""
+        """Tokens of each text without special tokens: what chunking packs to a budget.
+
+        A fast tokenizer counts through its own copy of the Rust tokenizer, set once to
+        neither truncate nor pad and never changed after, so it is safe from any thread; with
+        `encode_batch_fast` (no offsets) that is 1.4-1.8x the speed of the transformers call,
+        and counting is most of a build's time outside the model."""
         if not texts:
             return []
+        counter = self._counter()
+        if counter is not None:
+            return [len(e.ids) for e in counter.encode_batch_fast(texts, add_special_tokens=False)]
         # verbose=False: counting a sentence longer than the window is expected, not a problem
         ids = self.model.tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
         return [len(i) for i in ids]
+
+    def _counter(self) -> Any:
+        """The counting copy of the Rust tokenizer; None for a slow (Python) tokenizer."""
+        if self._counting is None:
+            backend = getattr(self.model.tokenizer, "_tokenizer", None)
+            if backend is None or not hasattr(backend, "encode_batch_fast"):
+                self._counting = False
+            else:
+                counting = copy.deepcopy(backend)
+                counting.no_truncation()
+                counting.no_padding()
+                self._counting = counting
+        return self._counting or None
 
     def encode_query(self, text: str) -> np.ndarray:
         """One question as a `(1, dim)` unit vector, in fp32 at any precision (see the top),

@@ -29,7 +29,7 @@ import numpy as np
 from qa import ann, calibration, keyword, library, store
 from qa.chunking import Chunk, chunk_article
 from qa.config import Settings
-from qa.corpus import Article, CorpusRead, Skipped, read_corpus, read_file
+from qa.corpus import Article, CorpusRead, Renamed, Skipped, read_corpus, read_file
 from qa.embedding import DocumentVectors, Embedder
 from qa.errors import IndexCorrupt, IndexMismatch, IndexMissing, QAError, UsageError
 
@@ -91,6 +91,7 @@ class BuildReport:
     embedded: int = 0  # chunks run through the model
     reused: int = 0  # chunks whose vectors came from the previous generation
     note: str = ""  # why an update was built in full
+    renamed: list[Renamed] = field(default_factory=list)  # articles indexed under a new id
 
     def summary(self) -> str:
         """What was done, for the CLI and the chat: counts, changes, vectors reused, seconds."""
@@ -101,7 +102,8 @@ class BuildReport:
             )
         lines = [
             f"Indexed {self.articles} articles into {self.chunks} chunks ({self.sentences} "
-            f"sentences) in {self.seconds:.1f} s; {len(self.skipped)} skipped.",
+            f"sentences) in {self.seconds:.1f} s; {len(self.skipped)} skipped"
+            + (f", {len(self.renamed)} renamed (their id was taken)." if self.renamed else "."),
             f"{'Update' if self.mode == 'update' else 'Full build'}: {self.changes.summary()}; "
             f"embedded {self.embedded} chunks, reused {self.reused}."
             + (f" ({self.note})" if self.note else ""),
@@ -346,6 +348,7 @@ def _build(
         return BuildReport(
             m["articles"], m["chunks"], m["sentences"], corpus.skipped, seconds,
             previous.folder, stages, up_to_date=True, mode="update", changes=changes,
+            renamed=corpus.renamed,
         )  # fmt: skip
 
     t = time.perf_counter()
@@ -409,6 +412,7 @@ def _build(
         embedded=len(rows.to_embed),
         reused=sum(1 for r in rows.cached if r is not None),
         note=note,
+        renamed=corpus.renamed,
     )
 
 

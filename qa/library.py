@@ -193,19 +193,34 @@ def remove_article(corpus: Path, article: Article) -> str:
     if not path.is_relative_to(base.resolve()) or not path.is_file():
         raise UsageError(f"{article.path} is not a file of the corpus {corpus}.")
     articles, _ = read_file(path, base)
-    if [a.id for a in articles] == [article.id]:
+    in_file = _id_in_file(article, articles)
+    if in_file is None:
+        raise UsageError(f"Article {article.id} is no longer in {article.path}.")
+    if [a.id for a in articles].count(in_file) > 1:
+        raise UsageError(f"{article.path} holds two articles with the id {in_file}: edit it by hand.")
+    if [a.id for a in articles] == [in_file]:
         path.unlink()
         return f"removed the file {article.path}"
-    if article.id not in {a.id for a in articles}:
-        raise UsageError(f"Article {article.id} is no longer in {article.path}.")
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        _rewrite_jsonl_without(path, base, article.id)
+        _rewrite_jsonl_without(path, base, in_file)
     elif suffix == ".json":
-        _rewrite_json_without(path, base, article.id)
+        _rewrite_json_without(path, base, in_file)
     else:  # a text or HTML file holds one article
         raise UsageError(f"{article.path} holds several articles: edit it by hand.")
     return f"removed {article.id} from {article.path}"
+
+
+def _id_in_file(article: Article, in_file: list[Article]) -> str | None:
+    """The id `article` has in its own file: its indexed id, or, for one indexed as `id~2`
+    because another file took its id, the id it has there (found by its content)."""
+    if article.id in {a.id for a in in_file}:
+        return article.id
+    was = article.id.rpartition("~")[0]
+    for candidate in in_file:
+        if candidate.id == was and candidate.content_hash == article.content_hash:
+            return candidate.id
+    return None
 
 
 def _rewrite_jsonl_without(path: Path, base: Path, article_id: str) -> None:

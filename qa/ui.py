@@ -438,7 +438,8 @@ class Library:
             return f"The update did not run: {error}"
         self.engine.refresh()  # load the new generation now, not on the next question
         failed = [f"skipped {s.path}: {s.reason}" for s in report.skipped]
-        return "\n".join([report.summary(), *failed])
+        renamed = [f"renamed {r.path}: {r.reason}" for r in report.renamed]
+        return "\n".join([report.summary(), *failed, *renamed])
 
 
 def _problem_html(problem: str) -> str:

@@ -381,17 +381,23 @@ def test_read_file_returns_skips_instead_of_raising(tmp_path: Path) -> None:
     )
 
 
-def test_duplicate_ids_keep_the_first(tmp_path: Path) -> None:
+def test_a_taken_id_is_renamed_and_a_copy_skipped(tmp_path: Path) -> None:
     write(tmp_path, "a.jsonl", json.dumps({"id": "dup", "title": "First", "text": "One."}) + "\n")
     write(tmp_path, "b.json", json.dumps({"id": "dup", "title": "Second", "text": "Two."}))
+    write(tmp_path, "c.json", json.dumps({"id": "dup", "title": "First", "text": "One."}))
     write(tmp_path, "dup.txt", "Third\n\nThree.")
 
     result = read_corpus(tmp_path)
 
-    assert [(a.id, a.title) for a in result.articles] == [("dup", "First")]
-    assert result.skipped == [
-        Skipped("b.json", "duplicate id dup (first seen in a.jsonl)"),
-        Skipped("dup.txt", "duplicate id dup (first seen in a.jsonl)"),
+    assert [(a.id, a.title, a.path) for a in result.articles] == [
+        ("dup", "First", "a.jsonl"),
+        ("dup~2", "Second", "b.json"),
+        ("dup~3", "Third", "dup.txt"),
+    ]
+    assert result.skipped == [Skipped("c.json", "the same article as a.jsonl (id dup)")]
+    assert [r.reason for r in result.renamed] == [
+        "id dup is taken by a.jsonl: indexed as dup~2",
+        "id dup is taken by a.jsonl: indexed as dup~3",
     ]
 
 

@@ -41,6 +41,23 @@ def test_count_tokens_has_no_special_tokens(embedder: Embedder) -> None:
     assert embedder.max_tokens == 256
 
 
+def test_counting_copy_agrees_with_the_model_tokenizer(embedder: Embedder) -> None:
+    """The counting copy never truncates or pads, and leaves the model's tokenizer as it was."""
+    texts = [
+        "Time Warner's profits jumped 76% to $1.13bn (£600m).",
+        "naïve café – Zürich 東京 emoji 🙂 and\x0bcontrol\x85marks",
+        " ".join(["word"] * 600),  # far over the window: counted whole, not cut at 256
+        "",
+    ]
+    tokenizer = embedder.model.tokenizer
+    before = tokenizer._tokenizer.truncation, tokenizer._tokenizer.padding
+    counted = embedder.count_tokens(texts)
+    assert (tokenizer._tokenizer.truncation, tokenizer._tokenizer.padding) == before
+    expected = [len(i) for i in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    assert counted == expected
+    assert expected[2] == 600
+
+
 def test_unknown_model_is_a_clear_error() -> None:
     with pytest.raises(ModelUnavailable, match="QA_MODEL"):
         Embedder.load("/nonexistent/model-folder")

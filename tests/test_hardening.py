@@ -190,6 +190,22 @@ def test_a_corpus_of_hostile_files_builds_and_answers(tmp_path: Path, fast_model
     assert asked.exit_code == 0 and "UTF-16" in json.loads(asked.stdout)["answer"]
 
 
+def test_two_articles_with_one_id_are_both_indexed(tmp_path: Path, fast_model) -> None:
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(SEEDS, corpus)
+    (corpus / "brief.md").write_text("Markets\n\nThe central bank raised its rate to 7.5%.")
+    (corpus / "brief.txt").write_text("Weather\n\nA storm closed the harbour for two days.")
+    built = _invoke("index", "build", "--corpus", str(corpus), "--index", str(index))
+    assert built.exit_code == 0, built.output
+    assert "renamed brief.txt: id brief is taken by brief.md: indexed as brief~2" in built.output
+    assert "1 renamed" in built.output
+    asked = _invoke("ask", "--json", "--index", str(index), "What closed the harbour?")
+    answer = json.loads(asked.stdout)
+    assert answer["citations"][0]["article_id"] == "brief~2", answer
+    again = _invoke("index", "update", "--corpus", str(corpus), "--index", str(index))
+    assert again.exit_code == 0 and "up to date" in again.output, again.output
+
+
 # --- every file of a generation, damaged every way ---------------------------------------------
 
 FILES = (
@@ -224,6 +240,29 @@ def test_each_damaged_file_is_caught_by_ask_and_verify(
     _clean_failure(asked, 1, "damaged", "qa index build")
     verified = _invoke("index", "info", "--verify", "--index", str(seed_copy))
     _clean_failure(verified, 1, name)
+
+
+@pytest.mark.parametrize("how", ["truncated", "emptied", "deleted", "same-size garbage"])
+@pytest.mark.parametrize("name", FILES)
+def test_a_damaged_new_generation_leaves_the_chat_answering_and_an_update_repairs_it(
+    seed_copy: Path, fast_model, embedder, name: str, how: str
+) -> None:
+    """What a running chat sees when a build's generation is damaged after it was written."""
+    from qa.engine import Engine
+
+    engine = Engine.load(Settings(corpus=SEEDS, index=seed_copy), embedder)
+    good = (seed_copy / "CURRENT").read_text().strip()
+    shutil.copytree(seed_copy / good, seed_copy / "gen-damaged")
+    _damage(seed_copy / "gen-damaged" / name, how)
+    (seed_copy / "CURRENT").write_text("gen-damaged\n")
+    answer = engine.ask("How many people were detained?")
+    assert "4,000" in answer.text and engine.index.folder.name == good
+    assert "damaged" in (engine.problem or ""), engine.problem
+    updated = _invoke("index", "update", "--corpus", str(SEEDS), "--index", str(seed_copy))
+    assert updated.exit_code == 0, updated.output
+    assert _invoke("index", "info", "--verify", "--index", str(seed_copy)).exit_code == 0
+    assert "4,000" in engine.ask("How many people were detained?").text
+    assert engine.problem is None and engine.index.folder.name not in {good, "gen-damaged"}
 
 
 def test_verify_passes_on_a_sound_index_and_a_rebuild_repairs_garbage(

@@ -118,6 +118,25 @@ def test_remove_a_one_article_file_deletes_it(tmp_path: Path) -> None:
     assert set(_by_id(folder)) == {"b"}
 
 
+def test_remove_an_article_indexed_under_a_new_id(tmp_path: Path) -> None:
+    """`a.md` beside `a.txt` is indexed as `a~2`; removing it removes a.md, not a.txt."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.txt").write_text(STORY)
+    (folder / "a.md").write_text("Other\n\nAnother story.\n")
+    (folder / "feed.jsonl").write_text(
+        json.dumps({"id": "a", "title": "Third", "text": "A third story."}) + "\n"
+        + json.dumps({"id": "b", "title": "Fourth", "text": "A fourth story."}) + "\n"
+    )
+    articles = _by_id(folder)
+    assert {i: a.path for i, a in articles.items()} == {
+        "a": "a.md", "a~2": "a.txt", "a~3": "feed.jsonl", "b": "feed.jsonl",
+    }  # fmt: skip
+    assert library.remove_article(folder, articles["a~2"]) == "removed the file a.txt"
+    assert library.remove_article(folder, articles["a~3"]) == "removed a~3 from feed.jsonl"
+    assert {i: a.path for i, a in _by_id(folder).items()} == {"a": "a.md", "b": "feed.jsonl"}
+
+
 def test_remove_a_jsonl_line_keeps_the_others(tmp_path: Path) -> None:
     folder = tmp_path / "corpus"
     folder.mkdir()
