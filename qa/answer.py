@@ -85,12 +85,14 @@ class Answer:
     related: tuple[Citation, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
     confidence: Confidence | None = None
+    query: str | None = None  # what was retrieved for: the question, or a follow-up rewritten
 
     def to_json(self) -> dict:
         """The `qa ask --json` contract object."""
         conf = self.confidence
         return {
             "question": self.question,
+            "query": self.query or self.question,
             "answer": self.text,
             "abstained": self.abstained,
             "confidence": None

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from qa import ann, calibration, store
+from qa import ann, calibration, followup, store
 from qa import model as answer_model
 from qa.answer import Answer, Policy, compose
 from qa.config import Settings
@@ -124,15 +125,21 @@ class Engine:
         k: int | None = None,
         mode: str | None = None,
         filters: Filters = NO_FILTERS,
+        history: Sequence[str] = (),
     ) -> Answer:
-        """Retrieve, score sentences and compose; timings in milliseconds ride along."""
+        """Retrieve, score sentences and compose; timings in milliseconds ride along.
+
+        `history` holds the conversation's earlier questions, oldest first: a follow-up is
+        retrieved for as the question it stands for (`qa.followup`; `Answer.query` says what
+        that was), its sentences scored against the question as asked."""
         question = checked_question(question)
-        index, query, hits, timings = self._retrieve(question, k, mode, filters)
+        query_text = followup.rewrite(question, [checked_question(h) for h in history])
+        index, query, hits, timings = self._retrieve(query_text, k, mode, filters)
         t = time.perf_counter()
         answer = compose(question, query, hits, index, self.policy)
         timings["answer"] = round((time.perf_counter() - t) * 1000, 2)
         timings["total"] = round(sum(timings.values()), 2)
-        return replace(answer, timings_ms=timings)
+        return replace(answer, question=question, query=query_text, timings_ms=timings)
 
     def _retrieve(
         self, question: str, k: int | None, mode: str | None, filters: Filters
