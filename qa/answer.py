@@ -86,6 +86,7 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     confidence: Confidence | None = None
     query: str | None = None  # what was retrieved for: the question, or a follow-up rewritten
+    trace: dict | None = field(default=None, compare=False)  # why: `explain`, for --trace
 
     def to_json(self) -> dict:
         """The `qa ask --json` contract object."""
@@ -102,6 +103,10 @@ class Answer:
             "related": [{k: asdict(c)[k] for k in CITATION_FIELDS} for c in self.related],
             "timings_ms": self.timings_ms,
         }
+
+    def to_json_traced(self) -> dict:
+        """The contract object with `"trace"`: the retrieval and sentence scores behind it."""
+        return {**self.to_json(), "trace": self.trace}
 
 
 @dataclass(frozen=True)
@@ -165,12 +170,58 @@ def compose(
     scored = score(question, query, hits, index)
     groups = choose(scored, policy) if scored.sentences else []
     conf = confidence(scored, hits, index, policy, groups)
+    why = explain(scored, hits, index, groups, conf)
     if not groups or not conf.answers:
         related = _related(hits, scored, index)
-        return Answer(question, NOT_FOUND, True, (), related, confidence=conf)
+        return Answer(question, NOT_FOUND, True, (), related, confidence=conf, trace=why)
     citations = cite(groups, scored, index)
     text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
-    return Answer(question, text, False, tuple(citations), confidence=conf)
+    return Answer(question, text, False, tuple(citations), confidence=conf, trace=why)
+
+
+# Sentences shown in a trace: the best ones, enough to see what the quote beat.
+TRACE_SENTENCES = 8
+
+
+def explain(
+    scored: Scored, hits: list[Hit], index: LoadedIndex, groups: list[list[int]], conf: Confidence
+) -> dict:
+    """Why the answer came out as it did: every passage with its dense, keyword and fused
+    scores and ranks, the best sentences with their scores (the quoted ones marked), and the
+    confidence against the abstention threshold."""
+    articles = index.data.articles
+    quoted = {i for group in groups for i in group} if conf.answers else set()
+    return {
+        "passages": [
+            {
+                "rank": h.rank,
+                "chunk_id": h.chunk.chunk_id,
+                "article_id": h.chunk.article_id,
+                "title": articles[h.chunk.article_id].title,
+                "fused": round(h.score, 4),
+                "dense": round(h.dense, 4),
+                "keyword": round(h.keyword, 4),
+                "dense_rank": h.dense_rank,
+                "keyword_rank": h.keyword_rank,
+            }
+            for h in hits
+        ],
+        "sentences": [
+            {
+                "chunk_id": scored.sentences[int(i)].hit.chunk.chunk_id,
+                "text": scored.sentences[int(i)].text,
+                "score": round(float(scored.scores[int(i)]), 4),
+                "quoted": int(i) in quoted,
+            }
+            for i in scored.order[:TRACE_SENTENCES]
+        ],
+        "confidence": {
+            "value": conf.value,
+            "threshold": conf.threshold,
+            "answers": conf.answers,
+            "missing": list(conf.missing_keys),
+        },
+    }
 
 
 def choose(scored: Scored, policy: Policy) -> list[list[int]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -110,6 +110,14 @@ def ask(
     until: Annotated[
         str | None, typer.Option("--until", help="Only articles published on or before YYYY-MM-DD.")
     ] = None,
+    trace: Annotated[
+        bool,
+        typer.Option(
+            "--trace",
+            help="Also show why: passages with dense, keyword and fused scores, sentence "
+            'scores, the confidence against the threshold ("trace" in JSON).',
+        ),
+    ] = False,
     corpus: CorpusOpt = None,
     index: IndexOpt = None,
 ) -> None:
@@ -118,6 +126,8 @@ def ask(
     Example: qa ask "How many people were detained?" --json
     Filters: qa ask "What did the chancellor announce?" --category business --since 2005-01-01
     Batch:   printf 'q1\\nq2\\n' | qa ask --json -   (JSONL out, model loaded once)
+    Follow-ups in a batch: a line may be {"question": "How old is he?", "history": ["Who leads
+    Kazakhstan?"]}, the conversation's earlier questions oldest first.
     """
     from qa.engine import Engine
     from qa.retrieval import Filters
@@ -134,17 +144,18 @@ def ask(
                 err=True,
             )
         if question != "-":
-            _answer(engine, question, k, mode, filters, as_json, first=True)
+            _answer(engine, question, (), k, mode, filters, as_json, trace, first=True)
             return
         bad = 0
         for n, line in enumerate(_stdin_questions(), start=1):
+            text = None
             try:  # in a batch, a bad line is answered with its error and the batch goes on
                 if isinstance(line, UsageError):
                     raise line
-                _answer(engine, line, k, mode, filters, as_json, first=n == 1)
+                text, history = _batch_item(line)
+                _answer(engine, text, history, k, mode, filters, as_json, trace, first=n == 1)
             except UsageError as error:
                 bad += 1
-                text = line if isinstance(line, str) else None
                 if as_json:
                     typer.echo(json.dumps({"question": text, "line": n, "error": str(error)}))
                 else:
@@ -153,16 +164,71 @@ def ask(
             raise UsageError(f"{bad} of the batch's lines could not be answered (see above).")
 
 
+@app.command()
+def chat(
+    trace: Annotated[bool, typer.Option("--trace", help="Show why under each answer.")] = False,
+    corpus: CorpusOpt = None,
+    index: IndexOpt = None,
+) -> None:
+    """A conversation in the terminal: follow-up questions ("How old is he?") are read in the
+    light of the earlier ones. /new starts a new conversation; /quit or Ctrl-D ends.
+
+    Example: qa chat
+    """
+    from qa.engine import Engine
+    from qa.retrieval import NO_FILTERS
+
+    with user_errors():
+        engine = Engine.load(settings_for(corpus=corpus, index=index))
+        _stale_note(engine.index.data.manifest)
+        typer.echo(f"{engine.describe()}\nAsk a question; /new starts over, /quit ends.", err=True)
+        history: list[str] = []
+        for question in _typed_lines():
+            if question in ("/quit", "/exit"):
+                break
+            if question == "/new":
+                history = []
+                typer.echo("(a new conversation)", err=True)
+                continue
+            try:
+                answer = _answer(engine, question, history, None, None, NO_FILTERS, False, trace,
+                                 first=not history)  # fmt: skip
+            except UsageError as error:
+                typer.echo(f"error: {error}", err=True)
+                continue
+            if answer.query != answer.question:
+                typer.echo(f"(asked as: {answer.query})", err=True)
+            history.append(question)
+            typer.echo("")
+
+
+def _typed_lines() -> Iterator[str]:
+    """Lines typed at the prompt (or piped in), stripped, until end of input."""
+    prompt = "> " if sys.stdin.isatty() else ""
+    while True:
+        try:
+            line = input(prompt)
+        except EOFError:
+            return
+        if line.strip():
+            yield line.strip()
+
+
 def _answer(
-    engine: Engine, question: str, k: int | None, mode: str | None, filters: Filters,
-    as_json: bool, first: bool,
-) -> None:  # fmt: skip
-    answer = engine.ask(question, k, mode, filters)
+    engine: Engine, question: str, history: Sequence[str], k: int | None, mode: str | None,
+    filters: Filters, as_json: bool, trace: bool, first: bool,
+) -> Answer:  # fmt: skip
+    answer = engine.ask(question, k, mode, filters, history=history)
     if first and engine.embedder.queries.note:
         typer.echo(f"note: {engine.embedder.queries.note}.", err=True)
     if answer.abstained and filters:
         typer.echo(f"note: {filters.describe()}; drop them to search every article.", err=True)
-    typer.echo(json.dumps(answer.to_json(), ensure_ascii=False) if as_json else _text(answer))
+    if as_json:
+        found = answer.to_json_traced() if trace else answer.to_json()
+        typer.echo(json.dumps(found, ensure_ascii=False))
+    else:
+        typer.echo(_text(answer) + ("\n\n" + _trace_text(answer) if trace else ""))
+    return answer
 
 
 def _stdin_questions() -> Iterator[str | UsageError]:
@@ -176,6 +242,54 @@ def _stdin_questions() -> Iterator[str | UsageError]:
             continue
         if line:
             yield line
+
+
+def _batch_item(line: str) -> tuple[str, list[str]]:
+    """A batch line: a plain question, or `{"question": ..., "history": [...]}`."""
+    if not line.startswith("{"):
+        return line, []
+    try:
+        item = json.loads(line)
+    except (ValueError, RecursionError):
+        item = None
+    history = item.get("history", []) if isinstance(item, dict) else None
+    if (
+        not isinstance(item, dict)
+        or not isinstance(item.get("question"), str)
+        or not isinstance(history, list)
+        or not all(isinstance(h, str) for h in history)
+    ):
+        raise UsageError(
+            'a line starting with "{" must be {"question": "...", "history": ["earlier '
+            'question", ...]} (history optional, oldest first)'
+        )
+    return item["question"], history
+
+
+def _trace_text(answer: Answer) -> str:
+    """The trace as a reader would want it in a terminal: query, passages, sentences, verdict."""
+    why = answer.trace or {}
+    lines = ["Why these sources:"]
+    if why.get("rewritten"):
+        lines.append(f"  asked as: {why['query']}")
+    lines.append("  passages (fused = dense + keyword; ranks within each retriever):")
+    for p in why.get("passages", []):
+        lines.append(
+            f"    {p['rank']:>2}. {p['chunk_id']}  fused {p['fused']:.3f}  dense {p['dense']:.3f} "
+            f"(#{p['dense_rank'] or '-'})  keyword {p['keyword']:.2f} (#{p['keyword_rank'] or '-'})"
+        )
+    lines.append("  best sentences (* quoted):")
+    for x in why.get("sentences", []):
+        mark = "*" if x["quoted"] else " "
+        lines.append(f"   {mark} {x['score']:+.2f}  {x['text'][:100]}")
+    conf = why.get("confidence", {})
+    if conf:
+        verdict = "answers" if conf["answers"] else "abstains"
+        lines.append(f"  confidence {conf['value']:.3f} against {conf['threshold']:.3f}: {verdict}")
+    lines.append(
+        "  timings ms: " + ", ".join(f"{k} {v}" for k, v in why.get("timings_ms", {}).items())
+    )
+    return "\n".join(lines)
 
 
 def _text(answer: Answer) -> str:

@@ -139,7 +139,14 @@ class Engine:
         answer = compose(question, query, hits, index, self.policy)
         timings["answer"] = round((time.perf_counter() - t) * 1000, 2)
         timings["total"] = round(sum(timings.values()), 2)
-        return replace(answer, question=question, query=query_text, timings_ms=timings)
+        trace = {
+            "query": query_text,
+            "rewritten": query_text != question,
+            "mode": self.mode(mode),
+            **(answer.trace or {}),
+            "timings_ms": timings,
+        }
+        return replace(answer, question=question, query=query_text, timings_ms=timings, trace=trace)
 
     def _retrieve(
         self, question: str, k: int | None, mode: str | None, filters: Filters

@@ -197,7 +197,9 @@ def remove_article(corpus: Path, article: Article) -> str:
     if in_file is None:
         raise UsageError(f"Article {article.id} is no longer in {article.path}.")
     if [a.id for a in articles].count(in_file) > 1:
-        raise UsageError(f"{article.path} holds two articles with the id {in_file}: edit it by hand.")
+        raise UsageError(
+            f"{article.path} holds two articles with the id {in_file}: edit it by hand."
+        )
     if [a.id for a in articles] == [in_file]:
         path.unlink()
         return f"removed the file {article.path}"

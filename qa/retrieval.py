@@ -45,6 +45,8 @@ class Hit:
     rank: int  # 1-based
     dense: float = 0.0
     keyword: float = 0.0
+    dense_rank: int | None = None  # 1-based, among the dense candidates; None: not among them
+    keyword_rank: int | None = None  # ... among the BM25 candidates
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,8 @@ def retrieve(
         fused = cos + strategy.keyword_weight * raw / scale
     order = np.argsort(-fused, kind="stable")[:k]
     chunks = index.data.chunks
+    dense_rank = {r: n for n, r in enumerate(dense_rows, start=1)}
+    keyword_rank = {r: n for n, r in enumerate(keyword_rows, start=1)}
     return [
         Hit(
             row=int(rows[i]),
@@ -182,6 +186,8 @@ def retrieve(
             rank=rank,
             dense=float(cos[i]),
             keyword=float(raw[i]),
+            dense_rank=dense_rank.get(int(rows[i])),
+            keyword_rank=keyword_rank.get(int(rows[i])),
         )
         for rank, i in enumerate(order, start=1)
     ]
