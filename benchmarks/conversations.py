@@ -58,8 +58,10 @@ def main() -> None:
             for row in found["turns"]:
                 if row["turn"] > 1:
                     h = row["with_history"]
-                    print(f"  {row['conversation']}.{row['turn']} right={h['right']} "
-                          f"found={h['found']} {h['query']!r}")
+                    print(
+                        f"  {row['conversation']}.{row['turn']} right={h['right']} "
+                        f"found={h['found']} {h['query']!r}"
+                    )
     out = ROOT / "benchmarks" / "results" / "conversations.json"
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {out.relative_to(ROOT)}")

@@ -125,8 +125,10 @@ def test_remove_an_article_indexed_under_a_new_id(tmp_path: Path) -> None:
     (folder / "a.txt").write_text(STORY)
     (folder / "a.md").write_text("Other\n\nAnother story.\n")
     (folder / "feed.jsonl").write_text(
-        json.dumps({"id": "a", "title": "Third", "text": "A third story."}) + "\n"
-        + json.dumps({"id": "b", "title": "Fourth", "text": "A fourth story."}) + "\n"
+        json.dumps({"id": "a", "title": "Third", "text": "A third story."})
+        + "\n"
+        + json.dumps({"id": "b", "title": "Fourth", "text": "A fourth story."})
+        + "\n"
     )
     articles = _by_id(folder)
     assert {i: a.path for i, a in articles.items()} == {
