@@ -18,18 +18,22 @@ its next question (see `Engine.refresh`).
 from __future__ import annotations
 
 import datetime as dt
-import html
 import os
 import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from qa.answer import Answer, Citation
+from qa import chatview
+from qa.answer import Answer
+from qa.chatview import History, Turn, chat_html, render_history
+from qa.chatview import date_of as _date
+from qa.chatview import esc as _esc
+from qa.corpus import Article
 from qa.errors import QAError, UsageError
 from qa.retrieval import MODES, NO_FILTERS, Filters
 
@@ -45,14 +49,17 @@ class Ask(Protocol):
     """What the chat calls: `Engine.ask`, or a small fake in tests."""
 
     def __call__(
-        self, question: str, *, mode: str | None = None, filters: Filters = ...
+        self,
+        question: str,
+        *,
+        mode: str | None = None,
+        filters: Filters = ...,
+        history: Sequence[str] = ...,
     ) -> Answer: ...
 
 
-History = list[dict[str, Any]]
-
 EMPTY_QUESTION = "Please type a question about the articles."
-RELATED_HEADING = "Related, but not an answer"
+RELATED_HEADING = chatview.RELATED_HEADING
 NO_SOURCES = "Sources for each answer appear here."
 # The mode choices, recommended first, each with the one line that tells them apart.
 MODE_HELP = {
@@ -65,6 +72,18 @@ FOOTER = (
     "Answers quote the articles word for word; <b>[n]</b> points to the numbered source on the "
     "right, its quoted sentence highlighted. Everything runs on this machine."
 )
+
+# Opening an article viewer scrolls its highlighted sentence into view. `toggle` does not
+# bubble, so the listener catches it on the way down.
+HEAD = """<script>
+document.addEventListener("toggle", (event) => {
+  const viewer = event.target;
+  if (!(viewer instanceof HTMLDetailsElement) || !viewer.open) return;
+  if (!viewer.classList.contains("qa-article")) return;
+  const here = viewer.querySelector("mark.qa-here");
+  if (here) here.scrollIntoView({ block: "center", behavior: "instant" });
+}, true);
+</script>"""
 
 # Gradio 6 takes CSS in `launch(css=...)`, not in the `Blocks` constructor. Bold text uses the
 # system sans: the theme's bundled Source Sans Pro lacks most glyphs at weight 600 ("AB" then a
@@ -93,98 +112,32 @@ CSS = """
   padding: .3rem .6rem; margin-top: .3rem; font-size: .85rem; }
 .qa-stale code, .qa-summary code { background: #fff; padding: 0 .3rem; border-radius: 4px; }
 .qa-summary { white-space: pre-wrap; font-size: .9rem; }
+.qa-changed { color: #5c4400; background: #fff8e1; border-radius: 6px; padding: .2rem .5rem;
+  margin: .2rem 0; font-size: .8rem; }
+.qa-asked-as, .qa-pending { color: var(--body-text-color-subdued); }
+details.qa-turn-sources, details.qa-trace { margin-top: .5rem; font-size: .85rem; }
+details.qa-turn-sources > summary, details.qa-trace > summary, details.qa-article > summary {
+  cursor: pointer; color: var(--color-accent); }
+.qa-trace table { border-collapse: collapse; font-size: .8rem; }
+.qa-trace td, .qa-trace th { border: 1px solid var(--border-color-primary); padding: .1rem .3rem; }
+.qa-trace li.qa-quoted { font-weight: 600; }
+details.qa-article { margin-top: .4rem; font-size: .85rem; }
+.qa-article-body { max-height: 420px; overflow-y: auto; border-top: 1px solid
+  var(--border-color-primary); margin-top: .3rem; padding-top: .3rem; }
+.qa-article-body h4 { margin: .2rem 0; }
+.qa-article-text { white-space: pre-wrap; line-height: 1.45; }
+.qa-article-text mark.qa-here { background: #ffd43b; color: inherit; }
+.qa-article-text mark.qa-also { background: #fff3bf; color: inherit; }
 .qa-filters { color: #5c4400; background: #fff8e1; border-radius: 6px; padding: .2rem .5rem;
   margin: 0 0 .6rem 0; font-size: .85rem; }
 """
 
 
-def _esc(text: str) -> str:
-    return html.escape(text, quote=True)
-
-
-def highlight(excerpt: str, quote: str, start: int, end: int) -> str:
-    """The excerpt as escaped HTML with `excerpt[start:end]` (the quote) wrapped in `<mark>`.
-
-    Falls back to the quote's first occurrence when the offsets do not match it, and to no
-    highlight when the quote is not in the excerpt at all.
-    """
-    if not (0 <= start < end <= len(excerpt) and excerpt[start:end] == quote):
-        start = excerpt.find(quote) if quote else -1
-        if start < 0:
-            return _esc(excerpt)
-        end = start + len(quote)
-    return f"{_esc(excerpt[:start])}<mark>{_esc(excerpt[start:end])}</mark>{_esc(excerpt[end:])}"
-
-
-def _date(published: str | None) -> str | None:
-    """The calendar date of an ISO date or timestamp (`2022-01-07T10:00:00` -> `2022-01-07`)."""
-    if not published:
-        return None
-    return published.split("T", 1)[0]
-
-
-def _safe_url(url: str | None) -> str | None:
-    if url and re.match(r"https?://", url, flags=re.IGNORECASE):
-        return url
-    return None
-
-
-def render_citation(c: Citation, *, related: bool = False) -> str:
-    """One source card: `[n]`, title, date and source when known, the highlighted excerpt."""
-    meta = " · ".join(_esc(part) for part in (_date(c.published), c.source) if part)
-    url = _safe_url(c.url)
-    link = (
-        f'<div class="qa-link"><a href="{_esc(url)}" target="_blank" rel="noopener noreferrer">'
-        "open the article</a></div>"
-        if url
-        else ""
-    )
-    classes = "qa-card qa-related" if related else "qa-card"
-    return (
-        f'<div class="{classes}" data-n="{c.n}">'
-        f'<div class="qa-card-head"><span class="qa-n">[{c.n}]</span>'
-        f'<span class="qa-title">{_esc(c.title)}</span></div>'
-        + (f'<div class="qa-meta">{meta}</div>' if meta else "")
-        + f'<p class="qa-excerpt">{highlight(c.excerpt, c.quote, c.quote_start, c.quote_end)}</p>'
-        + link
-        + "</div>"
-    )
-
-
-def render_sources(answer: Answer, filters: Filters = NO_FILTERS) -> str:
-    """The Sources panel: the citations, or for an abstention the related passages; a line
-    under the heading names the filters the question was asked with, when there were any."""
-    active = filters.describe()
-    note = f'<p class="qa-filters">{_esc(active)}</p>' if active else ""
-    if answer.abstained:
-        cards = "".join(render_citation(c, related=True) for c in answer.related)
-        body = cards or '<p class="qa-empty">No passage came close.</p>'
-        return f'<div class="qa-sources"><h3>{RELATED_HEADING}</h3>{note}{body}</div>'
-    if not answer.citations:
-        return render_placeholder(NO_SOURCES)
-    cards = "".join(render_citation(c) for c in answer.citations)
-    return f'<div class="qa-sources"><h3>Sources</h3>{note}{cards}</div>'
-
-
-def confidence_note(answer: Answer) -> str:
-    """How close the call was: the confidence and the threshold it was held against."""
-    conf = answer.confidence
-    if conf is None:
-        return ""
-    return (
-        f'<br><small class="qa-confidence">Confidence {conf.value:.2f} (it answers at '
-        f"{conf.threshold:.2f} or more)</small>"
-    )
-
-
-def render_placeholder(text: str) -> str:
-    """The Sources panel when there is nothing to cite."""
-    return f'<div class="qa-sources"><h3>Sources</h3><p class="qa-empty">{_esc(text)}</p></div>'
-
-
-def chat_html(text: str) -> str:
-    """Text for a chat bubble: escaped, line breaks kept (the Chatbot renders it as HTML)."""
-    return _esc(text).replace("\n", "<br>")
+def render_sources(
+    answer: Answer, filters: Filters = NO_FILTERS, articles: Mapping[str, Article] | None = None
+) -> str:
+    """The Sources panel for an answer asked with `filters` (`qa.chatview.render_sources`)."""
+    return chatview.render_sources(answer, filters.describe(), articles, empty=NO_SOURCES)
 
 
 def _day(text: str | None) -> str | None:
@@ -220,45 +173,83 @@ def read_filters(
     )
 
 
+Current = Callable[[], tuple[str, Mapping[str, Article]]]
+"""The generation answering now and its articles (for the viewer and the changed marks)."""
+
+
 def respond(
     ask: Ask,
     message: str,
-    history: History | None,
+    turns: Sequence[Turn] | None,
     mode: str | None = None,
     sources: Sequence[str] | None = None,
     categories: Sequence[str] | None = None,
     since: str | None = None,
     until: str | None = None,
-) -> tuple[History, str]:
-    """Ask one question with the Search options' values: the chat history with the exchange
-    appended, and the Sources panel.
+    current: Current | None = None,
+) -> tuple[list[Turn], History, str]:
+    """`stream`, run to its end: the turns, the chat drawn from them, the Sources panel."""
+    *_, last = stream(ask, message, turns, mode, sources, categories, since, until, current)
+    return last
 
-    `mode` None (or blank) is the engine's default. An empty question gets a gentle prompt; a
-    `QAError`, a mistyped date included, is shown as its message, not raised. When filters
-    leave nothing to answer from, the reply says they are active.
+
+def stream(
+    ask: Ask,
+    message: str,
+    turns: Sequence[Turn] | None,
+    mode: str | None = None,
+    sources: Sequence[str] | None = None,
+    categories: Sequence[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    current: Current | None = None,
+) -> Iterator[tuple[list[Turn], History, str]]:
+    """Ask one question of the conversation `turns` with the Search options' values, and
+    yield the chat as it fills in: the question with a "looking" line, then the answer one
+    quote at a time with the Sources panel filling in beside it, then the whole turn.
+
+    The earlier questions go with it as history, so a follow-up ("How old is he?") is asked as
+    what it stands for. `mode` None (or blank) is the engine's default. An empty question gets
+    a gentle prompt; a `QAError`, a mistyped date included, is shown as its message, not
+    raised. `current` gives the articles as indexed now, for the article viewer and for
+    marking earlier sources whose article has changed since.
     """
-    history = list(history or [])
+    turns = list(turns or [])
+    generation, now = current() if current is not None else ("", None)
     question = (message or "").strip()
     if not question:
-        history.append({"role": "assistant", "content": chat_html(EMPTY_QUESTION)})
-        return history, render_placeholder(NO_SOURCES)
-    history.append({"role": "user", "content": chat_html(question)})
+        turns.append(Turn("", message=EMPTY_QUESTION))
+        yield turns, render_history(turns, now), chatview.render_placeholder(NO_SOURCES)
+        return
+    waiting = [*turns, Turn(question, message=chatview.PENDING)]
+    yield list(turns), render_history(waiting, now), chatview.render_placeholder(NO_SOURCES)
+    earlier = [t.question for t in turns if t.answer is not None]
     try:
         filters = read_filters(sources, categories, since, until)
-        answer = ask(question, mode=mode or None, filters=filters)
+        answer = ask(question, mode=mode or None, filters=filters, history=earlier)
     except QAError as error:
-        history.append({"role": "assistant", "content": chat_html(str(error))})
-        return history, render_placeholder("No sources: the question could not be answered.")
-    reply = chat_html(answer.text) + confidence_note(answer)
-    if answer.abstained and answer.related:
-        reply += f"<br><em>The closest passages are under “{RELATED_HEADING}”.</em>"
-    if answer.abstained and filters:
-        reply += (
-            f"<br><em>{_esc(filters.describe())}. Clear them under Search options to "
-            "search every article.</em>"
+        turns.append(Turn(question, message=str(error)))
+        placeholder = "No sources: the question could not be answered."
+        yield turns, render_history(turns, now), chatview.render_placeholder(placeholder)
+        return
+    hashes = {
+        c.article_id: now[c.article_id].content_hash
+        for c in (*answer.citations, *answer.related)
+        if now is not None and c.article_id in now
+    }
+    turn = Turn(question, answer, filters=filters.describe(), generation=generation, hashes=hashes)
+    for upto in range(1, len(answer.citations)):  # the last quote arrives with the whole turn
+        messages = render_history(turns, now) + [
+            {"role": "user", "content": chat_html(question)},
+            {"role": "assistant", "content": chatview.reply_html(turn, now, upto)},
+        ]
+        yield (
+            list(turns),
+            messages,
+            chatview.render_sources(answer, filters.describe(), now, upto, empty=NO_SOURCES),
         )
-    history.append({"role": "assistant", "content": reply})
-    return history, render_sources(answer, filters)
+    turns.append(turn)
+    yield turns, render_history(turns, now), render_sources(answer, filters, now)
 
 
 @dataclass(frozen=True)
@@ -461,6 +452,7 @@ def build_ui(
     library: Library | None = None,
     choices: SearchChoices | None = None,
     concurrency: int = 2,
+    current: Current | None = None,
 ) -> gr.Blocks:
     """The app, not launched. With `ask=None` it shows `problem` instead of the chat; with a
     `library` it adds the Articles tab and keeps the header's staleness note current, and
@@ -480,7 +472,7 @@ def build_ui(
         with gr.Tabs(elem_id="qa-tabs"):
             with gr.Tab("Chat", id="chat", elem_id="qa-tab-chat"):
                 chat_events, options = _chat(
-                    gr, ask, examples, choices or SearchChoices(), concurrency
+                    gr, ask, examples, choices or SearchChoices(), concurrency, current
                 )
             if library is not None:
                 with gr.Tab("Articles", id="articles", elem_id="qa-tab-articles"):
@@ -571,7 +563,12 @@ def _search_options(gr: Any, choices: SearchChoices) -> list[Any]:
 
 
 def _chat(
-    gr: Any, ask: Ask, examples: Sequence[str], choices: SearchChoices, concurrency: int
+    gr: Any,
+    ask: Ask,
+    examples: Sequence[str],
+    choices: SearchChoices,
+    concurrency: int,
+    current: Current | None,
 ) -> tuple[list[Any], list[Any]]:
     """The chat tab's components and events; the events, so others can follow them, and the
     Search options' components, so others can refresh their choices. `concurrency` questions
@@ -600,7 +597,7 @@ def _chat(
                 send = gr.Button(
                     "Send", variant="primary", elem_id="qa-send", scale=1, min_width=80
                 )
-                clear = gr.Button("Clear", elem_id="qa-clear", scale=1, min_width=80)
+                clear = gr.Button("New conversation", elem_id="qa-clear", scale=1, min_width=80)
             options = _search_options(gr, choices)
             picker = (
                 gr.Dataset(
@@ -614,36 +611,40 @@ def _chat(
             )
         with gr.Column(scale=2):
             sources = gr.HTML(
-                render_placeholder(NO_SOURCES),
+                chatview.render_placeholder(NO_SOURCES),
                 elem_id="qa-sources",
                 container=True,
                 padding=True,
                 js_on_load=None,
             )
 
-    def on_ask(message: str, history: History, *picked: Any) -> tuple[History, str, str]:
-        new_history, panel = respond(ask, message, history, *picked)
-        return new_history, panel, ""
+    turns = gr.State([])  # this browser session's conversation: never shared between users
 
-    outputs = [chatbot, sources, textbox]
+    def on_ask(message: str, held: list[Turn], *picked: Any) -> Iterator[tuple[Any, ...]]:
+        for now_turns, messages, panel in stream(ask, message, held, *picked, current=current):
+            yield now_turns, messages, panel, ""
+
+    outputs = [turns, chatbot, sources, textbox]
     common = {"concurrency_id": "ask", "concurrency_limit": concurrency}
-    inputs = [textbox, chatbot, *options]
+    inputs = [textbox, turns, *options]
     events = [
         textbox.submit(on_ask, inputs, outputs, api_name="ask", **common),
         send.click(on_ask, inputs, outputs, api_visibility="private", **common),
     ]
     if picker is not None:
 
-        def on_example(sample: list[str], history: History, *picked: Any) -> tuple[Any, ...]:
-            return on_ask(sample[0], history, *picked)
+        def on_example(
+            sample: list[str], held: list[Turn], *picked: Any
+        ) -> Iterator[tuple[Any, ...]]:
+            yield from on_ask(sample[0], held, *picked)
 
         events.append(
             picker.click(
-                on_example, [picker, chatbot, *options], outputs, api_visibility="private", **common
+                on_example, [picker, turns, *options], outputs, api_visibility="private", **common
             )
         )
     clear.click(
-        lambda: ([], render_placeholder(NO_SOURCES), ""),
+        lambda: ([], [], chatview.render_placeholder(NO_SOURCES), ""),
         None,
         outputs,
         api_visibility="private",
@@ -818,6 +819,7 @@ def serve(settings: Settings) -> None:
             library=Library(settings, engine),
             choices=SearchChoices.of(engine),
             concurrency=settings.concurrency,
+            current=lambda: (engine.index.folder.name, engine.index.data.articles),
         )
     try:
         demo.launch(
@@ -825,6 +827,7 @@ def serve(settings: Settings) -> None:
             server_port=settings.port,
             share=False,
             css=CSS,
+            head=HEAD,
             max_file_size=MAX_UPLOAD_BYTES,
             auth=logins,
         )

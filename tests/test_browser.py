@@ -42,6 +42,7 @@ UNANSWERABLE = "What is the capital of Australia?"
 TITLE = "Kazakhstan president vows to kill"
 NOT_FOUND = "I could not find this in the articles"
 RELATED = "Related, but not an answer"
+PENDING = "Looking through the articles"
 
 BOT = "#qa-chat [data-testid='bot']"
 USER = "#qa-chat [data-testid='user']"
@@ -157,7 +158,10 @@ def ask(page: Page, question: str) -> str:
     page.locator("#qa-question textarea").fill(question)
     page.locator("#qa-send").click()
     page.wait_for_function(
-        "([sel, n]) => document.querySelectorAll(sel).length > n", arg=[BOT, before]
+        "([sel, n, pending]) => { const bots = document.querySelectorAll(sel);"
+        " return bots.length > n && !bots[n].innerText.includes(pending)"
+        " && !bots[n].querySelector('.qa-pending'); }",
+        arg=[BOT, before, PENDING],
     )
     return answers.nth(before).inner_text()
 
@@ -181,7 +185,7 @@ def test_answer_cites_the_article_and_highlights_the_quote(app: App, page: Page)
     assert any(hits[0] in excerpt for excerpt in excerpts)
     # The highlight sits in the card numbered [1], the one the answer cites.
     first_card = panel.locator(".qa-card[data-n='1']")
-    assert "4,000" in first_card.locator("mark").inner_text()
+    assert "4,000" in first_card.locator(".qa-excerpt mark").inner_text()
 
     shot = page.screenshot(full_page=True)
     (app.tmp / "screenshot.png").write_bytes(shot)
@@ -211,7 +215,7 @@ def test_a_second_question_replaces_the_sources(page: Page) -> None:
 
     ask(page, DETAINED)  # and back: the citations return, the related heading goes
     assert RELATED not in panel.inner_text()
-    assert "4,000" in panel.locator(".qa-card[data-n='1'] mark").inner_text()
+    assert "4,000" in panel.locator(".qa-card[data-n='1'] .qa-excerpt mark").inner_text()
 
 
 def test_clicking_an_example_asks_it(page: Page) -> None:
@@ -345,5 +349,64 @@ def test_upload_update_and_ask_cites_the_new_article(app: App, page: Page) -> No
     assert "4,321" in answer and "[1]" in answer
     panel = sources(page)
     assert "Tallinn lantern festival" in panel.locator(".qa-card[data-n='1']").inner_text()
-    assert "4,321" in panel.locator(".qa-card[data-n='1'] mark").inner_text()
+    assert "4,321" in panel.locator(".qa-card[data-n='1'] .qa-excerpt mark").inner_text()
     assert "4,000" in ask(page, DETAINED), "the seed article still answers"
+
+
+# --- conversations, the article viewer, streaming ------------------------------------------
+
+OPENER = "What did Kazakhstan President Tokayev say his forces would do?"
+FOLLOW_UP = "Which foreign leader did he ask for military assistance?"
+
+
+def test_a_follow_up_is_read_with_the_conversation_until_a_new_one(page: Page) -> None:
+    ask(page, OPENER)
+    answer = ask(page, FOLLOW_UP)
+    assert "Putin" in answer and "Searched for:" in answer
+    page.locator("#qa-clear").click()
+    page.wait_for_function("(sel) => document.querySelectorAll(sel).length === 0", arg=BOT)
+    alone = ask(page, FOLLOW_UP)  # the same words with no conversation behind them
+    assert "Searched for:" not in alone and NOT_FOUND in alone
+
+
+def test_opening_a_source_shows_the_whole_article_with_the_quote_in_view(page: Page) -> None:
+    ask(page, DETAINED)
+    card = sources(page).locator(".qa-card[data-n='1']")
+    quote = card.locator(".qa-excerpt mark").inner_text()
+    card.locator("details.qa-article > summary").click()
+    body = card.locator(".qa-article-body")
+    body.wait_for(state="visible")
+    here = body.locator("mark.qa-here")
+    assert here.inner_text() == quote
+    assert "CSTO" in body.inner_text()  # the whole article, not just the excerpt
+    page.wait_for_function(
+        "() => { const box = document.querySelector('#qa-sources .qa-article-body');"
+        " const mark = box.querySelector('mark.qa-here'); const a = box.getBoundingClientRect();"
+        " const b = mark.getBoundingClientRect(); return b.top >= a.top && b.bottom <= a.bottom; }"
+    )
+
+
+def test_the_answer_streams_in_before_it_is_whole(page: Page) -> None:
+    page.evaluate(
+        """() => { window.__seen = [];
+        new MutationObserver(() => { const bots = document.querySelectorAll(
+            "#qa-chat [data-testid='bot']");
+            if (bots.length) window.__seen.push(bots[bots.length - 1].innerText); })
+        .observe(document.querySelector('#qa-chat'), {subtree: true, childList: true,
+                 characterData: true}); }"""
+    )
+    answer = ask(page, DETAINED)
+    seen = page.evaluate("window.__seen")
+    assert any(PENDING in text for text in seen), seen[:5]  # shown while it was still coming
+    assert PENDING not in answer and "4,000" in answer
+
+
+def test_each_answer_keeps_its_sources_and_a_trace_in_the_chat(page: Page) -> None:
+    ask(page, DETAINED)
+    ask(page, UNANSWERABLE)
+    first = page.locator(BOT).nth(0)
+    first.locator("details.qa-turn-sources > summary").click()
+    assert "4,000" in first.locator("details.qa-turn-sources mark").first.inner_text()
+    first.locator("details.qa-trace > summary").click()
+    trace = first.locator("details.qa-trace")
+    assert "fused" in trace.inner_text() and "against the threshold" in trace.inner_text()

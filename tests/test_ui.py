@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qa import ui
+from qa import chatview, ui
 from qa.answer import NOT_FOUND, Answer, Citation
 from qa.errors import IndexMissing, QAError
 from qa.retrieval import MODES, NO_FILTERS, Filters
@@ -72,12 +72,12 @@ def test_sources_show_each_citation_in_order() -> None:
 
 def test_highlight_uses_offsets_not_the_first_occurrence() -> None:
     excerpt = "He said no. Then he said no."
-    assert ui.highlight(excerpt, "no.", 25, 28) == "He said no. Then he said <mark>no.</mark>"
+    assert chatview.highlight(excerpt, "no.", 25, 28) == "He said no. Then he said <mark>no.</mark>"
 
 
 def test_highlight_recovers_from_offsets_that_do_not_match_the_quote() -> None:
-    assert ui.highlight("a b c", "b", 0, 1) == "a <mark>b</mark> c"
-    assert ui.highlight("a b c", "zzz", 0, 1) == "a b c"
+    assert chatview.highlight("a b c", "b", 0, 1) == "a <mark>b</mark> c"
+    assert chatview.highlight("a b c", "zzz", 0, 1) == "a b c"
 
 
 def test_missing_date_and_source_are_left_out() -> None:
@@ -134,7 +134,9 @@ def recording_ask(answer: Answer) -> tuple[list[tuple[str, str | None, Filters]]
     """A fake `ask` that keeps each call's question, mode and filters."""
     calls: list[tuple[str, str | None, Filters]] = []
 
-    def ask(question: str, *, mode: str | None = None, filters: Filters = NO_FILTERS) -> Answer:
+    def ask(
+        question: str, *, mode: str | None = None, filters: Filters = NO_FILTERS, history=()
+    ) -> Answer:
         calls.append((question, mode, filters))
         return answer
 
@@ -143,10 +145,14 @@ def recording_ask(answer: Answer) -> tuple[list[tuple[str, str | None, Filters]]
 
 def test_respond_appends_the_exchange_and_renders_the_sources() -> None:
     seen, ask = fake_ask(answered(citation()))
-    earlier = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
-    history, panel = ui.respond(ask, "  How many were detained?  ", earlier)
+    earlier = [ui.Turn("hi", message="hello")]
+    turns, history, panel = ui.respond(ask, "  How many were detained?  ", earlier)
     assert seen == ["How many were detained?"]
-    assert history[:2] == earlier and len(earlier) == 2  # the input list is not mutated
+    assert turns[:1] == earlier and len(earlier) == 1  # the input list is not mutated
+    assert history[:2] == [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello"},
+    ]
     assert history[2] == {"role": "user", "content": "How many were detained?"}
     assert history[3]["role"] == "assistant"
     assert "4,000" in history[3]["content"] and "[1]" in history[3]["content"]
@@ -160,22 +166,23 @@ def test_respond_says_how_close_the_call_was() -> None:
 
     sure = replace(answered(citation()), confidence=Confidence(0.8123, 0.46))
     _, ask = fake_ask(sure)
-    history, _ = ui.respond(ask, "How many were detained?", [])
+    _, history, _ = ui.respond(ask, "How many were detained?", [])
     assert "Confidence 0.81 (it answers at 0.46 or more)" in history[-1]["content"]
     _, ask = fake_ask(answered(citation()))  # an answer without one: no line
-    assert "Confidence" not in ui.respond(ask, "How many?", [])[0][-1]["content"]
+    assert "Confidence" not in ui.respond(ask, "How many?", [])[1][-1]["content"]
 
 
 def test_respond_escapes_question_and_answer_text() -> None:
     _, ask = fake_ask(answered(citation(), text="<img src=x onerror=alert(1)> said so [1]"))
-    history, _ = ui.respond(ask, "<b>why</b>?", [])
+    _, history, _ = ui.respond(ask, "<b>why</b>?", [])
     assert history[0]["content"] == "&lt;b&gt;why&lt;/b&gt;?"
-    assert history[1]["content"] == "&lt;img src=x onerror=alert(1)&gt; said so [1]"
+    assert history[1]["content"].startswith("&lt;img src=x onerror=alert(1)&gt; said so [1]")
+    assert "<img" not in history[1]["content"]
 
 
 def test_respond_abstention_says_not_found_and_points_to_related() -> None:
     _, ask = fake_ask(abstained(citation()))
-    history, panel = ui.respond(ask, "What is the capital of Australia?", None)
+    _, history, panel = ui.respond(ask, "What is the capital of Australia?", None)
     assert history[-1]["content"].startswith(NOT_FOUND)
     assert "Related, but not an answer" in history[-1]["content"]
     assert "Related, but not an answer" in panel
@@ -184,7 +191,7 @@ def test_respond_abstention_says_not_found_and_points_to_related() -> None:
 @pytest.mark.parametrize("message", ["", "   ", "\n"])
 def test_empty_question_gets_a_prompt_and_never_reaches_ask(message: str) -> None:
     seen, ask = fake_ask(answered(citation()))
-    history, panel = ui.respond(ask, message, [])
+    _, history, panel = ui.respond(ask, message, [])
     assert seen == []
     assert history == [{"role": "assistant", "content": ui.EMPTY_QUESTION}]
     assert ui.NO_SOURCES in panel
@@ -194,7 +201,7 @@ def test_a_qa_error_is_shown_as_its_message() -> None:
     def ask(question: str, **options: object) -> Answer:
         raise IndexMissing("index")
 
-    history, panel = ui.respond(ask, "Anything?", [])
+    _, history, panel = ui.respond(ask, "Anything?", [])
     assert history[-1] == {
         "role": "assistant",
         "content": "No index in index: run `qa index build` first.",
@@ -214,15 +221,15 @@ def test_qa_error_message_is_escaped() -> None:
     def ask(question: str, **options: object) -> Answer:
         raise QAError("bad <input>")
 
-    history, _ = ui.respond(ask, "q", [])
+    _, history, _ = ui.respond(ask, "q", [])
     assert history[-1]["content"] == "bad &lt;input&gt;"
 
 
 def test_a_second_answer_replaces_the_sources() -> None:
     _, first = fake_ask(answered(citation(title="First story")))
     _, second = fake_ask(abstained(citation(title="Second story")))
-    history, panel1 = ui.respond(first, "one", [])
-    history, panel2 = ui.respond(second, "two", history)
+    turns, history, panel1 = ui.respond(first, "one", [])
+    turns, history, panel2 = ui.respond(second, "two", turns)
     assert "First story" in panel1 and "First story" not in panel2
     assert "Second story" in panel2 and len(history) == 4
 
@@ -245,7 +252,7 @@ def test_mode_and_filters_reach_ask_with_every_question() -> None:
 
 def test_blank_options_ask_with_the_default_mode_and_no_filters() -> None:
     calls, ask = recording_ask(answered(citation()))
-    _, panel = ui.respond(ask, "How many?", [], "", None, [], "", "  ")
+    _, _, panel = ui.respond(ask, "How many?", [], "", None, [], "", "  ")
     assert calls == [("How many?", None, NO_FILTERS)]
     assert "Filters active" not in panel
 
@@ -270,7 +277,7 @@ def test_a_bad_date_is_a_message_in_the_chat_and_never_reaches_ask(
     since: str, until: str, says: str
 ) -> None:
     calls, ask = recording_ask(answered(citation()))
-    history, panel = ui.respond(ask, "How many?", [], "hybrid", [], [], since, until)
+    _, history, panel = ui.respond(ask, "How many?", [], "hybrid", [], [], since, until)
     assert calls == []
     assert history[0] == {"role": "user", "content": "How many?"}
     assert history[1]["role"] == "assistant" and says in history[1]["content"].replace(
@@ -291,7 +298,7 @@ def test_filters_line_names_each_active_filter() -> None:
 
 def test_filters_that_exclude_everything_abstain_and_say_filters_are_active() -> None:
     _, ask = recording_ask(abstained())  # what the engine gives when no chunk passes
-    history, panel = ui.respond(ask, "How many?", [], None, [], ["sport"], "2100-01-01", "")
+    _, history, panel = ui.respond(ask, "How many?", [], None, [], ["sport"], "2100-01-01", "")
     reply = history[-1]["content"]
     assert reply.startswith(NOT_FOUND)
     assert "Filters active: category = sport · since 2100-01-01" in reply
@@ -302,7 +309,7 @@ def test_filters_that_exclude_everything_abstain_and_say_filters_are_active() ->
 
 def test_an_answer_under_filters_names_them_above_its_sources_only() -> None:
     _, ask = recording_ask(answered(citation()))
-    history, panel = ui.respond(ask, "How many?", [], None, ["<The Guardian>"], [], "", "")
+    _, history, panel = ui.respond(ask, "How many?", [], None, ["<The Guardian>"], [], "", "")
     assert "Filters active" not in history[-1]["content"]  # an answer needs no excuse
     assert panel.index("Filters active: source = &lt;The Guardian&gt;") < panel.index("[1]")
     assert "<The Guardian>" not in panel
@@ -425,10 +432,10 @@ def test_a_category_picked_in_the_options_narrows_the_real_engine(bbc_engine) ->
 
     ui.respond(ask, question, [], "hybrid", [], [], "", "")
     assert "business" in categories(answers[-1])
-    _, panel = ui.respond(ask, question, [], "bm25", [], ["sport"], "", "")
+    _, _, panel = ui.respond(ask, question, [], "bm25", [], ["sport"], "", "")
     assert categories(answers[-1]) == {"sport"}
     assert "Filters active: category = sport" in panel
-    history, panel = ui.respond(ask, question, [], "dense", [], [], "2005-02-01", "")
+    _, history, panel = ui.respond(ask, question, [], "dense", [], [], "2005-02-01", "")
     assert answers[-1].abstained and not answers[-1].related  # no article is that recent
     assert "Filters active: since 2005-02-01" in history[-1]["content"]
 
