@@ -531,16 +531,25 @@ def _abstention_line(settings: Settings, manifest: dict) -> str:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address (env QA_HOST, 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (env QA_PORT, 7860).")] = None,
+    mcp: Annotated[
+        bool | None,
+        typer.Option(
+            "--mcp/--no-mcp",
+            help="Also serve ask and search as MCP tools at /gradio_api/mcp/ (env QA_MCP; "
+            "pip install -e '.[mcp]').",
+        ),
+    ] = None,
     index: IndexOpt = None,
 ) -> None:
     """Serve the web chat (Gradio) on http://127.0.0.1:7860.
 
     Example: qa serve --port 8080
+    Agents:  qa serve --mcp   (MCP tools ask and search at http://127.0.0.1:7860/gradio_api/mcp/)
     """
     from qa.ui import serve as serve_ui
 
     with user_errors():
-        serve_ui(settings_for(host=host, port=port, index=index))
+        serve_ui(settings_for(host=host, port=port, index=index, mcp=mcp))
 
 
 @app.command("eval")

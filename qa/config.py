@@ -59,6 +59,8 @@ class Settings:
     # Who may use the chat and its API: "user:password" pairs separated by commas, or the path
     # of a file with one pair per line. Empty: no login (then keep the host on loopback).
     auth: str = ""
+    # Also serve `ask` and `search` as MCP tools at /gradio_api/mcp/ (needs the mcp extra).
+    mcp: bool = False
 
     def __post_init__(self) -> None:
         """Refuse numbers no command can work with, naming the variable that set them."""
@@ -98,8 +100,21 @@ def _parse(name: str, raw: str, kind: type) -> object:
     try:
         if issubclass(kind, Path):
             return Path(raw)
+        if kind is bool:
+            return _flag(raw)
         return kind(raw)
     except ValueError:
         raise UsageError(
-            f"QA_{name.upper()}={raw!r} is not a valid {kind.__name__}: fix or unset it."
+            f"QA_{name.upper()}={raw!r} is not a valid {kind.__name__}"
+            + (" (use 1 or 0)" if kind is bool else "")
+            + ": fix or unset it."
         ) from None
+
+
+def _flag(raw: str) -> bool:
+    word = raw.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)

@@ -18,6 +18,7 @@ its next question (see `Engine.refresh`).
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import os
 import re
 import sys
@@ -453,6 +454,7 @@ def build_ui(
     choices: SearchChoices | None = None,
     concurrency: int = 2,
     current: Current | None = None,
+    tools: Sequence[Callable[..., str]] = (),
 ) -> gr.Blocks:
     """The app, not launched. With `ask=None` it shows `problem` instead of the chat; with a
     `library` it adds the Articles tab and keeps the header's staleness note current, and
@@ -472,8 +474,9 @@ def build_ui(
         with gr.Tabs(elem_id="qa-tabs"):
             with gr.Tab("Chat", id="chat", elem_id="qa-tab-chat"):
                 chat_events, options = _chat(
-                    gr, ask, examples, choices or SearchChoices(), concurrency, current
-                )
+                    gr, ask, examples, choices or SearchChoices(), concurrency, current,
+                    public=not tools,
+                )  # fmt: skip
             if library is not None:
                 with gr.Tab("Articles", id="articles", elem_id="qa-tab-articles"):
                     updated = _articles_tab(gr, library, header, title)
@@ -495,6 +498,8 @@ def build_ui(
             # After an update from the tab, new sources or categories can be picked at once;
             # a picked one that is gone is dropped (Gradio refuses values not among choices).
             updated.then(refresh_options, options[:3], options, **private)
+        for tool in tools:  # MCP tools (and API endpoints) named after their functions
+            gr.api(tool, api_name=f"tool_{tool.__name__}", concurrency_id="ask")
         gr.HTML(FOOTER, elem_id="qa-footer", js_on_load=None)
     return demo
 
@@ -569,6 +574,7 @@ def _chat(
     choices: SearchChoices,
     concurrency: int,
     current: Current | None,
+    public: bool = True,
 ) -> tuple[list[Any], list[Any]]:
     """The chat tab's components and events; the events, so others can follow them, and the
     Search options' components, so others can refresh their choices. `concurrency` questions
@@ -628,7 +634,16 @@ def _chat(
     common = {"concurrency_id": "ask", "concurrency_limit": concurrency}
     inputs = [textbox, turns, *options]
     events = [
-        textbox.submit(on_ask, inputs, outputs, api_name="ask", **common),
+        # With MCP on, the chat's endpoint stays callable but unlisted: its conversation is
+        # browser state, and agents have the `ask` tool instead.
+        textbox.submit(
+            on_ask,
+            inputs,
+            outputs,
+            api_name="ask",
+            api_visibility="public" if public else "undocumented",
+            **common,
+        ),  # fmt: skip
         send.click(on_ask, inputs, outputs, api_visibility="private", **common),
     ]
     if picker is not None:
@@ -795,8 +810,11 @@ def serve(settings: Settings) -> None:
     _offline_environment()
     from qa.engine import Engine
     from qa.library import MAX_UPLOAD_BYTES
+    from qa.tools import make_tools
 
     logins, warning = access(settings)  # before the slow part: a typo here fails at once
+    if settings.mcp and importlib.util.find_spec("mcp") is None:
+        raise UsageError("--mcp needs the mcp package: pip install -e '.[mcp]'.")
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
 
@@ -820,6 +838,7 @@ def serve(settings: Settings) -> None:
             choices=SearchChoices.of(engine),
             concurrency=settings.concurrency,
             current=lambda: (engine.index.folder.name, engine.index.data.articles),
+            tools=make_tools(engine) if settings.mcp else (),
         )
     try:
         demo.launch(
@@ -828,6 +847,7 @@ def serve(settings: Settings) -> None:
             share=False,
             css=CSS,
             head=HEAD,
+            mcp_server=settings.mcp,
             max_file_size=MAX_UPLOAD_BYTES,
             auth=logins,
         )
