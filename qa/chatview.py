@@ -272,6 +272,12 @@ def reply_html(
         shown = " ".join(f"{c.quote} [{c.n}]" for c in answer.citations[:upto])
         return chat_html(shown) + f' <em class="qa-pending">{esc(PENDING)}</em>'
     parts = [chat_html(answer.text), confidence_note(answer)]
+    if answer.mode == "llm":
+        parts.append(
+            '<br><small class="qa-mode">Written by the language model; each sentence was '
+            "checked against the excerpt it cites.</small>"
+        )
+    parts.extend(f'<br><small class="qa-note">{esc(note)}</small>' for note in answer.notes)
     if answer.query and answer.query != answer.question:
         parts.append(f'<br><small class="qa-asked-as">Searched for: {esc(answer.query)}</small>')
     if answer.abstained and answer.related:

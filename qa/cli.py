@@ -293,7 +293,7 @@ def _trace_text(answer: Answer) -> str:
 
 
 def _text(answer: Answer) -> str:
-    lines = [answer.text, ""]
+    lines = [answer.text, *(f"({note})" for note in answer.notes), ""]
     sources = answer.citations or answer.related
     if sources:
         lines.append("Sources:" if answer.citations else "Related, but not an answer:")

@@ -59,6 +59,13 @@ class Settings:
     # Who may use the chat and its API: "user:password" pairs separated by commas, or the path
     # of a file with one pair per line. Empty: no login (then keep the host on loopback).
     auth: str = ""
+    # Optional answers written by a language model, each sentence checked (qa.llm): an
+    # OpenAI-compatible server's base URL (e.g. http://127.0.0.1:8080/v1), or "smollm2".
+    llm_url: str = ""
+    llm_model: str = "default"
+    llm_api_key: str = ""
+    llm_timeout: float = 60.0  # seconds to wait for a completion
+    llm: str = ""
     # Also serve `ask` and `search` as MCP tools at /gradio_api/mcp/ (needs the mcp extra).
     mcp: bool = False
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from qa import ann, calibration, followup, store
+from qa import ann, calibration, followup, llm, store
 from qa import model as answer_model
 from qa.answer import Answer, Policy, compose
 from qa.config import Settings
@@ -34,6 +34,8 @@ class Engine:
     problem: str | None = field(default=None, compare=False)
     _failed: str | None = field(default=None, repr=False, compare=False)
     _swap: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    # The language model that writes answers when one is configured (`qa.llm`); None: extractive.
+    generate: llm.Generate | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def load(cls, settings: Settings, embedder: Embedder | None = None) -> Engine:
@@ -46,7 +48,8 @@ class Engine:
             store.load(settings.index, manifest_expectations(settings, embedder)), settings
         )
         embedder = _matching(embedder, index)
-        return cls(settings, embedder, _calibrated(index, embedder))
+        generate = llm.from_settings(settings)
+        return cls(settings, embedder, _calibrated(index, embedder), generate=generate)
 
     def refresh(self) -> store.LoadedIndex:
         """The index to answer from: the generation CURRENT names, loaded when it is new.
@@ -138,6 +141,10 @@ class Engine:
         t = time.perf_counter()
         answer = compose(question, query, hits, index, self.policy)
         timings["answer"] = round((time.perf_counter() - t) * 1000, 2)
+        if self.generate is not None:
+            t = time.perf_counter()
+            answer = llm.compose(query_text, hits, index, self.generate, answer)
+            timings["llm"] = round((time.perf_counter() - t) * 1000, 2)
         timings["total"] = round(sum(timings.values()), 2)
         trace = {
             "query": query_text,

