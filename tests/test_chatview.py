@@ -102,7 +102,7 @@ def test_the_trace_shows_scores_ranks_and_the_verdict() -> None:
     trace = {
         "query": "How old is he? Tokayev",
         "rewritten": True,
-        "mode": "hybrid",
+        "retrieval_mode": "hybrid",
         "passages": [
             {
                 "rank": 1,
@@ -128,3 +128,18 @@ def test_the_trace_shows_scores_ranks_and_the_verdict() -> None:
     assert "0.500 (#1)" in html and "3.20 (#–)" in html
     assert '<li class="qa-quoted">+1.40' in html
     assert "Confidence 0.410 against the threshold 0.440: it abstains" in html
+
+
+def test_a_language_model_answer_streams_in_one_sentence_at_a_time() -> None:
+    written = replace(
+        answered(citation(1), citation(2, title="Second")),
+        text="More than 4,000 were detained. [1] Eyewitnesses doubt it. [2]",
+        mode="llm",
+    )
+    _, ask = _asking(written)
+    steps = list(ui.stream(ask, "How many?", [], current=_current()))
+    partial = steps[1][1][-1]["content"]
+    assert partial.startswith("More than 4,000 were detained. [1]")
+    assert "Eyewitnesses" not in partial and QUOTE not in partial
+    whole = steps[-1][1][-1]["content"]
+    assert "Eyewitnesses doubt it. [2]" in whole and "Written by the language model" in whole

@@ -128,7 +128,7 @@ def test_trace_shows_the_scores_behind_the_answer(seed_settings: Settings) -> No
     obj = json.loads(result.stdout)
     trace = obj["trace"]
     assert trace["query"] == obj["question"] and trace["rewritten"] is False
-    assert trace["mode"] == "hybrid"
+    assert trace["retrieval_mode"] == "hybrid"
     first = trace["passages"][0]
     assert {"fused", "dense", "keyword", "dense_rank", "keyword_rank"} <= set(first)
     assert first["chunk_id"] == obj["citations"][0]["chunk_id"] or not obj["citations"]
