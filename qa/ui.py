@@ -813,6 +813,13 @@ def serve(settings: Settings) -> None:
     from qa.tools import make_tools
 
     logins, warning = access(settings)  # before the slow part: a typo here fails at once
+    if settings.mcp and logins:
+        # measured: Gradio's MCP endpoint lists and runs its tools without the login
+        raise UsageError(
+            "--mcp cannot be combined with QA_AUTH: Gradio's MCP endpoint does not ask for the "
+            "login, so it would open what the login closes. Serve the tools on loopback "
+            "without QA_AUTH, or drop --mcp."
+        )
     if settings.mcp and importlib.util.find_spec("mcp") is None:
         raise UsageError("--mcp needs the mcp package: pip install -e '.[mcp]'.")
     if warning:

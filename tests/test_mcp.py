@@ -85,3 +85,13 @@ def test_mcp_without_the_package_says_what_to_install(
     )
     with pytest.raises(UsageError, match=r"pip install -e '\.\[mcp\]'"):
         ui.serve(seed_settings.with_(mcp=True))
+
+
+def test_mcp_with_a_login_is_refused_since_the_tools_would_bypass_it(
+    seed_settings: Settings,
+) -> None:
+    from qa import ui
+    from qa.errors import UsageError
+
+    with pytest.raises(UsageError, match="cannot be combined with QA_AUTH"):
+        ui.serve(seed_settings.with_(mcp=True, auth="ann:secret"))
