@@ -251,6 +251,13 @@ def render_trace(trace: dict | None) -> str:
         if trace.get("rewritten")
         else ""
     )
+    condensed = trace.get("condensed")
+    if condensed and condensed.get("query"):
+        verdict_word = "used" if condensed["used"] else "not used: it retrieved less well"
+        asked += (
+            f"<p>The language model's rewrite: <q>{esc(condensed['query'])}</q> "
+            f"({verdict_word})</p>"
+        )
     timings = " · ".join(f"{esc(k)} {v} ms" for k, v in (trace.get("timings_ms") or {}).items())
     return (
         '<details class="qa-trace"><summary>Why these sources?</summary>'

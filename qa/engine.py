@@ -136,8 +136,16 @@ class Engine:
         retrieved for as the question it stands for (`qa.followup`; `Answer.query` says what
         that was), its sentences scored against the question as asked."""
         question = checked_question(question)
-        query_text = followup.rewrite(question, [checked_question(h) for h in history])
+        history = [checked_question(h) for h in history]
+        query_text = followup.rewrite(question, history)
         index, query, hits, timings = self._retrieve(query_text, k, mode, filters)
+        condensed: dict | None = None
+        if self.generate is not None and history:
+            t = time.perf_counter()
+            found, condensed = self._condensed(question, history, hits, k, mode, filters)
+            timings["condense"] = round((time.perf_counter() - t) * 1000, 2)
+            if found is not None:
+                query_text, (index, query, hits) = condensed["query"], found
         t = time.perf_counter()
         answer = compose(question, query, hits, index, self.policy)
         timings["answer"] = round((time.perf_counter() - t) * 1000, 2)
@@ -150,10 +158,36 @@ class Engine:
             "query": query_text,
             "rewritten": query_text != question,
             "retrieval_mode": self.mode(mode),
+            **({"condensed": condensed} if condensed else {}),
             **(answer.trace or {}),
             "timings_ms": timings,
         }
         return replace(answer, question=question, query=query_text, timings_ms=timings, trace=trace)
+
+    def _condensed(
+        self,
+        question: str,
+        history: list[str],
+        hits: list[Hit],
+        k: int | None,
+        mode: str | None,
+        filters: Filters,
+    ) -> tuple[tuple | None, dict]:
+        """The language model's standalone version of a follow-up, and its retrieval when it
+        finds a passage at least as close (by cosine) as the rule-based rewrite's best: a
+        rewrite that loses the subject retrieves worse and is not used."""
+        try:
+            text = llm.condense(question, history, self.generate)  # type: ignore[arg-type]
+            text = checked_question(text)
+        except (llm.LLMUnavailable, UsageError) as error:
+            return None, {"query": None, "used": False, "why": str(error)}
+        index, query, found, _ = self._retrieve(text, k, mode, filters)
+        best = max((h.dense for h in found), default=-1.0)
+        rule = max((h.dense for h in hits), default=-1.0)
+        used = bool(found) and best >= rule
+        summary = {"query": text, "used": used, "best_cosine": round(best, 4),
+                   "rule_best_cosine": round(rule, 4)}  # fmt: skip
+        return ((index, query, found) if used else None), summary
 
     def _retrieve(
         self, question: str, k: int | None, mode: str | None, filters: Filters

@@ -53,6 +53,24 @@ SYSTEM = (
 )
 
 
+CONDENSE = (
+    "Rewrite the last question of a conversation so that it can be understood on its own: "
+    "replace words like he, it, they or that deal with what they refer to in the earlier "
+    "questions. Reply with the rewritten question only."
+)
+
+
+def condense(question: str, history: Sequence[str], generate: Generate) -> str:
+    """The model's standalone version of a follow-up (one line; the question if it gave none)."""
+    earlier = "\n".join(f"- {q}" for q in history)
+    messages = [
+        {"role": "system", "content": CONDENSE},
+        {"role": "user", "content": f"Earlier questions:\n{earlier}\n\nLast question: {question}"},
+    ]
+    lines = [line.strip() for line in generate(messages).strip().splitlines() if line.strip()]
+    return lines[0] if lines else question
+
+
 class LLMUnavailable(QAError):
     """The language model could not be reached or gave nothing usable."""
 

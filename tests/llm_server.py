@@ -4,7 +4,9 @@
 
 The request's "model" picks the script: good, partly (one good sentence, one made up),
 made-up-citation, unsupported, uncited, garbage, not-found, slow (answers after 5 s), error
-(HTTP 500), not-json. A good answer is the first sentence of excerpt [1], cited.
+(HTTP 500), not-json. A good answer is the first sentence of excerpt [1], cited. Asked to
+condense a follow-up (the system prompt starts "Rewrite"), it answers with the last question
+and the first earlier one, or with garbage for the garbage model.
 """
 
 from __future__ import annotations
@@ -35,6 +37,20 @@ def reply(model: str, prompt: str) -> str:
     }.get(model, good)
 
 
+def condensed(model: str, prompt: str) -> str:
+    """A standalone question: the last one followed by the first earlier one (good), or
+    garbage that retrieves nothing."""
+    if model == "garbage":
+        return "}}{{ ### lorem ipsum"
+    earlier = re.findall(r"^- (.+)$", prompt, re.MULTILINE)
+    last = prompt.rsplit("Last question: ", 1)[-1].strip()
+    return f"{last} ({earlier[0]})" if earlier else last
+
+
+def _completion(text: str) -> dict:
+    return {"choices": [{"message": {"role": "assistant", "content": text}}]}
+
+
 class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 (the standard library's name)
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -48,8 +64,10 @@ class Handler(BaseHTTPRequestHandler):
             return
         if model == "slow":
             time.sleep(5)
-        answer = {"choices": [{"message": {"role": "assistant", "content": reply(model, prompt)}}]}
-        self._send(200, json.dumps(answer).encode())
+        if body["messages"][0]["content"].startswith("Rewrite"):  # condense a follow-up
+            self._send(200, json.dumps(_completion(condensed(model, prompt))).encode())
+            return
+        self._send(200, json.dumps(_completion(reply(model, prompt))).encode())
 
     def _send(self, status: int, data: bytes) -> None:
         self.send_response(status)

@@ -131,6 +131,32 @@ def test_a_bad_completion_falls_back_to_the_extractive_answer(
     assert "[7]" not in answer.text
 
 
+def test_a_follow_up_is_condensed_by_the_model_when_that_retrieves_as_well(
+    seed_engine, server: str
+) -> None:
+    history = ["Who did Tokayev ask for military help?"]
+    answer = _engine(seed_engine, server, "good").ask("How old is he?", history=history)
+    condensed = answer.trace["condensed"]
+    assert condensed["used"] and condensed["best_cosine"] >= condensed["rule_best_cosine"]
+    assert answer.query == "How old is he? (Who did Tokayev ask for military help?)"
+    assert answer.timings_ms["condense"] > 0
+
+
+def test_a_condensed_question_that_retrieves_worse_is_not_used(seed_engine, server: str) -> None:
+    history = ["Who did Tokayev ask for military help?"]
+    answer = _engine(seed_engine, server, "garbage").ask("How old is he?", history=history)
+    assert answer.trace["condensed"] == {
+        "query": "}}{{ ### lorem ipsum", "used": False,
+        "best_cosine": answer.trace["condensed"]["best_cosine"],
+        "rule_best_cosine": answer.trace["condensed"]["rule_best_cosine"],
+    }  # fmt: skip
+    assert answer.query.startswith("How old is he? Tokayev")  # the rules' rewrite
+    failing = _engine(seed_engine, server, "error").ask("How old is he?", history=history)
+    assert (
+        not failing.trace["condensed"]["used"] and "HTTP 500" in failing.trace["condensed"]["why"]
+    )
+
+
 def test_an_unreachable_server_is_a_note_not_a_failure(seed_engine) -> None:
     url = f"http://127.0.0.1:{_free_port()}/v1"
     answer = _engine(seed_engine, url, "good").ask(DETAINED)
