@@ -433,3 +433,15 @@ def test_a_made_up_citation_from_the_language_model_never_reaches_the_page(
         _stop(server)
     assert "[7]" not in answer and "4,000" in answer
     assert "cites excerpt 7, which was not given" in answer and "extractive answer" in answer
+
+
+def test_two_browsers_keep_two_conversations(app: App, page: Page, browser: Browser) -> None:
+    ask(page, OPENER)
+    other = browser.new_context().new_page()
+    other.set_default_timeout(ANSWER_TIMEOUT_MS)
+    other.goto(app.url)
+    other.locator("#qa-question textarea").wait_for()
+    alone = ask(other, FOLLOW_UP)  # the first browser's question is not this one's history
+    assert "Searched for:" not in alone
+    assert "Searched for:" in ask(page, FOLLOW_UP)
+    other.context.close()
