@@ -362,6 +362,8 @@ def _build(
         t = time.perf_counter()
         rows = _plan_rows(corpus, fresh, previous, embedder)
         embedded = _embed(settings, embedder, fresh, rows, report, tmp)
+        fresh.texts.clear()  # the model inputs (each chunk's text again) and their sentence
+        fresh.spans.clear()  # spans are done with
         stages["embed"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -373,6 +375,7 @@ def _build(
 
         t = time.perf_counter()
         vectors, sentence_vectors = _assemble(rows, previous, embedded, embedder.dim, tmp)
+        del embedded  # copied into `vectors` in row order: one copy less while FAISS is built
         kept = [a for a in corpus.articles if a.id not in fresh.failed_ids]
         skipped = corpus.skipped + fresh.failed
         manifest = _manifest(
