@@ -27,6 +27,8 @@ from qa.features import (
 )
 
 if TYPE_CHECKING:
+    from qa.chunking import Chunk
+    from qa.corpus import Article
     from qa.retrieval import Hit
     from qa.store import LoadedIndex
 
@@ -325,8 +327,16 @@ def _complete(group: list[int], scored: Scored) -> list[int]:
 def _citation(n: int, group: list[int], scored: Scored, index: LoadedIndex) -> Citation:
     members = [scored.sentences[i] for i in group]
     chunk = members[0].hit.chunk
-    article = index.data.articles[chunk.article_id]
     start, end = min(c.start for c in members), max(c.end for c in members)
+    score = float(max(scored.scores[i] for i in group))
+    return citation(n, chunk, index.data.articles[chunk.article_id], (start, end), score)
+
+
+def citation(
+    n: int, chunk: Chunk, article: Article, span: tuple[int, int], score: float
+) -> Citation:
+    """Citation `n`: the chunk as its excerpt, the article's text at `span` as its quote."""
+    start, end = span
     return Citation(
         n=n,
         article_id=article.id,
@@ -335,7 +345,7 @@ def _citation(n: int, group: list[int], scored: Scored, index: LoadedIndex) -> C
         chunk_id=chunk.chunk_id,
         excerpt=chunk.text,
         quote=article.text[start:end],
-        score=round(float(max(scored.scores[i] for i in group)), 4),
+        score=round(score, 4),
         quote_start=start - chunk.start,
         quote_end=end - chunk.start,
         source=article.source,

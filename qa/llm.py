@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qa import keyword
-from qa.answer import Answer, Citation
+from qa.answer import Answer, Citation, citation
 from qa.chunking import split_sentences
 from qa.errors import QAError
 
@@ -204,24 +204,11 @@ def _citation(n: int, hit: Hit, claim: str, index: LoadedIndex) -> Citation:
     chunk = hit.chunk
     article = index.data.articles[chunk.article_id]
     words = set(keyword.words(claim))
-    start, end = max(
+    span = max(
         chunk.sentences,
         key=lambda s: len(words & set(keyword.words(article.text[s[0] : s[1]]))),
     )
-    return Citation(
-        n=n,
-        article_id=article.id,
-        title=article.title,
-        published=article.published,
-        chunk_id=chunk.chunk_id,
-        excerpt=chunk.text,
-        quote=article.text[start:end],
-        score=round(hit.score, 4),
-        quote_start=start - chunk.start,
-        quote_end=end - chunk.start,
-        source=article.source,
-        url=article.url,
-    )
+    return citation(n, chunk, article, span, hit.score)
 
 
 # --- where the model runs --------------------------------------------------------------------
