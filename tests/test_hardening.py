@@ -242,22 +242,43 @@ def test_each_damaged_file_is_caught_by_ask_and_verify(
     _clean_failure(verified, 1, name)
 
 
-@pytest.mark.parametrize("how", ["truncated", "emptied", "deleted", "same-size garbage"])
+HOWS = ("truncated", "emptied", "deleted", "same-size garbage")
+
+
+def _damaged_generation(seed_copy: Path, name: str, how: str) -> str:
+    """A copy of the current generation with one file damaged, made current; the good one."""
+    good = (seed_copy / "CURRENT").read_text().strip()
+    shutil.copytree(seed_copy / good, seed_copy / "gen-damaged")
+    _damage(seed_copy / "gen-damaged" / name, how)
+    (seed_copy / "CURRENT").write_text("gen-damaged\n")
+    return good
+
+
+@pytest.mark.parametrize("how", HOWS)
 @pytest.mark.parametrize("name", FILES)
-def test_a_damaged_new_generation_leaves_the_chat_answering_and_an_update_repairs_it(
-    seed_copy: Path, fast_model, embedder, name: str, how: str
+def test_a_damaged_new_generation_leaves_the_chat_answering(
+    seed_copy: Path, embedder, name: str, how: str
 ) -> None:
     """What a running chat sees when a build's generation is damaged after it was written."""
     from qa.engine import Engine
 
     engine = Engine.load(Settings(corpus=SEEDS, index=seed_copy), embedder)
-    good = (seed_copy / "CURRENT").read_text().strip()
-    shutil.copytree(seed_copy / good, seed_copy / "gen-damaged")
-    _damage(seed_copy / "gen-damaged" / name, how)
-    (seed_copy / "CURRENT").write_text("gen-damaged\n")
+    good = _damaged_generation(seed_copy, name, how)
     answer = engine.ask("How many people were detained?")
     assert "4,000" in answer.text and engine.index.folder.name == good
     assert "damaged" in (engine.problem or ""), engine.problem
+
+
+@pytest.mark.parametrize(("name", "how"), list(zip(FILES, HOWS * 2, strict=False)))
+def test_an_update_repairs_a_damaged_generation_and_the_chat_follows(
+    seed_copy: Path, fast_model, embedder, name: str, how: str
+) -> None:
+    """Each file once, the kinds of damage in turn (all 28 pairs are refused above)."""
+    from qa.engine import Engine
+
+    engine = Engine.load(Settings(corpus=SEEDS, index=seed_copy), embedder)
+    good = _damaged_generation(seed_copy, name, how)
+    engine.ask("How many people were detained?")
     updated = _invoke("index", "update", "--corpus", str(SEEDS), "--index", str(seed_copy))
     assert updated.exit_code == 0, updated.output
     assert _invoke("index", "info", "--verify", "--index", str(seed_copy)).exit_code == 0
