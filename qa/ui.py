@@ -1,9 +1,14 @@
 """The Gradio chat: a thin shell over `Engine.ask`, and an Articles tab to manage the corpus.
 
-Every callback is a plain function of plain values (`respond`, `render_sources`, the methods of
-`Library`) so tests can call it without a server. Gradio itself is imported only inside
-`build_ui` and `serve`, so importing this module stays cheap. All article text is HTML-escaped
-here before it reaches the page.
+Every callback is a plain function of plain values (`stream` and `respond`, `render_sources`,
+the methods of `Library`) so tests can call it without a server. Gradio itself is imported only
+inside `build_ui` and `serve`, so importing this module stays cheap. All article text is
+HTML-escaped (in `qa.chatview`) before it reaches the page.
+
+A conversation is a list of `Turn`s held per browser session (`gr.State`); `stream` asks each
+question with the earlier ones as history and yields the chat as the answer comes in, drawn
+again from the turns each time so earlier answers keep their sources as they were quoted.
+With `tools` (`qa serve --mcp`) the app also serves `ask` and `search` as MCP tools.
 
 A collapsed "Search options" panel under the question picks the retrieval mode and filters
 (sources, categories, a date range); `respond` turns those plain values into `Filters` and
