@@ -153,17 +153,21 @@ def page(app: App, browser: Browser) -> Iterator[Page]:
 
 def ask(page: Page, question: str) -> str:
     """Type a question, press Send, wait for its answer; the answer's text."""
-    answers = page.locator(BOT)
-    before = answers.count()
+    before = page.locator(BOT).count()
     page.locator("#qa-question textarea").fill(question)
     page.locator("#qa-send").click()
+    return answer_after(page, before)
+
+
+def answer_after(page: Page, before: int) -> str:
+    """The text of answer number `before` (0-based) once it has streamed in whole."""
     page.wait_for_function(
         "([sel, n, pending]) => { const bots = document.querySelectorAll(sel);"
         " return bots.length > n && !bots[n].innerText.includes(pending)"
         " && !bots[n].querySelector('.qa-pending'); }",
         arg=[BOT, before, PENDING],
     )
-    return answers.nth(before).inner_text()
+    return page.locator(BOT).nth(before).inner_text()
 
 
 def sources(page: Page) -> Locator:
@@ -217,7 +221,7 @@ def test_clicking_an_example_asks_it(page: Page) -> None:
     example = page.locator("#qa-examples button").first
     example.wait_for()
     example.click()
-    page.locator(BOT).first.wait_for()
+    answer_after(page, 0)
     asked = page.locator(USER).first.inner_text()
     assert asked.strip()
     assert "appear here" not in sources(page).inner_text()
@@ -287,8 +291,7 @@ def test_search_options_reach_the_engine(page: Page) -> None:
     assert "4,000" not in panel.inner_text()
 
     page.locator("#qa-examples button").first.click()  # an example is asked with the filter too
-    page.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length > n", arg=[BOT, 4])
-    assert FILTERS_SINCE_2100 in page.locator(BOT).nth(4).inner_text()
+    assert FILTERS_SINCE_2100 in answer_after(page, 4)
 
     page.locator("#qa-since textarea, #qa-since input").first.fill("01/02/2005")
     answer = ask(page, DETAINED)
