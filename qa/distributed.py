@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from qa.embedding import DocumentVectors, Embedder, Span, span_views
+from qa.embedding import DocumentVectors, Embedder, Span, document_array, span_views
 from qa.errors import UsageError
 
 
@@ -54,9 +54,10 @@ def encode_documents(
     address: str | None = None,
     on_batch: Callable[[int], None] | None = None,
     spans_out: np.ndarray | None = None,
+    vectors_out: np.ndarray | None = None,
 ) -> DocumentVectors:
     """`Embedder.encode_documents` on Ray: joins the cluster at `address`, or starts a local
-    Ray with this machine's CPUs (and stops it after). `spans_out` as there."""
+    Ray with this machine's CPUs (and stops it after). `spans_out` and `vectors_out` as there."""
     try:
         import ray
         import ray.data
@@ -65,8 +66,9 @@ def encode_documents(
             "--engine ray needs Ray: pip install -e '.[distributed]' (or use --engine local)."
         ) from None
     sentences = span_views(spans, embedder.dim, spans_out)
+    vectors = document_array(len(texts), embedder.dim, vectors_out)
     if not texts:
-        return DocumentVectors(np.zeros((0, embedder.dim), np.float32), sentences)
+        return DocumentVectors(vectors, sentences)
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a local cluster needs no token
     started = not ray.is_initialized()
     if started:
@@ -77,13 +79,13 @@ def encode_documents(
                 f"Could not start or join Ray at {address or 'local'}: {error}"
             ) from None
     try:
-        return _run(ray, embedder, texts, spans, batch_size, on_batch, sentences)
+        return _run(ray, embedder, texts, spans, batch_size, on_batch, vectors, sentences)
     finally:
         if started:
             ray.shutdown()
 
 
-def _run(ray, embedder, texts, spans, batch_size, on_batch, sentences) -> DocumentVectors:
+def _run(ray, embedder, texts, spans, batch_size, on_batch, vectors, sentences) -> DocumentVectors:
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     context.enable_progress_bars = False
@@ -98,7 +100,6 @@ def _run(ray, embedder, texts, spans, batch_size, on_batch, sentences) -> Docume
         compute=ray.data.ActorPoolStrategy(size=min(actors, len(items))),
         batch_format="numpy",
     )
-    vectors = np.zeros((len(texts), embedder.dim), np.float32)
     for batch in dataset.iter_batches(batch_size=batch_size, batch_format="numpy"):
         for i, vector, count, flat in zip(
             batch["idx"], batch["vector"], batch["counts"], batch["sentences"], strict=True

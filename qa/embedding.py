@@ -199,6 +199,7 @@ class Embedder:
         batch_size: int = 64,
         on_batch: Callable[[int], None] | None = None,
         spans_out: np.ndarray | None = None,
+        vectors_out: np.ndarray | None = None,
     ) -> DocumentVectors:
         """Document vectors plus one vector per character span of each document.
 
@@ -206,11 +207,12 @@ class Embedder:
         `on_batch(n)` is told after each group for progress bars. The span vectors go into
         `spans_out` when given (one row per span, document after document; a build passes a
         float16 array on disk), else into a float32 array made here; `span_vectors` are views.
+        The document vectors go into `vectors_out` when given (a build's is on disk too).
         """
         import torch
 
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
-        doc_vecs = np.zeros((len(texts), self.dim), dtype=np.float32)
+        doc_vecs = document_array(len(texts), self.dim, vectors_out)
         span_vecs = span_views(spans, self.dim, spans_out)
         group = batch_size * 4
         for g in range(0, len(order), group):
@@ -236,6 +238,15 @@ class Embedder:
             if on_batch is not None:
                 on_batch(len(idx))
         return DocumentVectors(doc_vecs, span_vecs)
+
+
+def document_array(n: int, dim: int, out: np.ndarray | None = None) -> np.ndarray:
+    """`out` checked to hold `n` document vectors, or a new float32 array when None."""
+    if out is None:
+        return np.zeros((n, dim), dtype=np.float32)
+    if out.shape != (n, dim):
+        raise ValueError(f"an array of {out.shape} for {n} documents of {dim} dimensions")
+    return out
 
 
 def span_views(

@@ -19,7 +19,7 @@ import hashlib
 import json
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from qa import ann, calibration, keyword, library, store
 from qa.chunking import Chunk, chunk_article
 from qa.config import Settings
 from qa.corpus import Article, CorpusRead, Renamed, Skipped, read_corpus, read_file
-from qa.embedding import DocumentVectors, Embedder
+from qa.embedding import DocumentVectors, Embedder, Span
 from qa.errors import IndexCorrupt, IndexMismatch, IndexMissing, QAError, UsageError
 
 # stage name, items done, items in the stage
@@ -291,8 +291,7 @@ class _Rechunked:
     the boilerplate rule): their chunks, the model input of each, and its cache key."""
 
     chunks: list[Chunk]
-    texts: list[str]
-    spans: list[list[tuple[int, int]]]
+    inputs: ModelInputs
     hashes: list[str]
     articles: set[str]  # ids of the articles chunked now
     failed: list[Skipped]  # ... of them, those that could not be chunked
@@ -362,8 +361,6 @@ def _build(
         t = time.perf_counter()
         rows = _plan_rows(corpus, fresh, previous, embedder)
         embedded = _embed(settings, embedder, fresh, rows, report, tmp)
-        fresh.texts.clear()  # the model inputs (each chunk's text again) and their sentence
-        fresh.spans.clear()  # spans are done with
         stages["embed"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -375,7 +372,6 @@ def _build(
 
         t = time.perf_counter()
         vectors, sentence_vectors = _assemble(rows, previous, embedded, embedder.dim, tmp)
-        del embedded  # copied into `vectors` in row order: one copy less while FAISS is built
         kept = [a for a in corpus.articles if a.id not in fresh.failed_ids]
         skipped = corpus.skipped + fresh.failed
         manifest = _manifest(
@@ -458,13 +454,12 @@ def _rechunk(
     }
     todo = {*changes.added, *changes.changed} | (flipped if previous else set())
     articles = [a for a in corpus.articles if a.id in todo]
-    chunks, texts, spans, failed = _chunk(articles, settings, embedder, report, boilerplate)
+    chunks, inputs, failed = _chunk(articles, settings, embedder, report, boilerplate)
     failed_paths = {f.path for f in failed}
     return _Rechunked(
         chunks=chunks,
-        texts=texts,
-        spans=spans,
-        hashes=[text_hash(x, s) for x, s in zip(texts, spans, strict=True)],
+        inputs=inputs,
+        hashes=[text_hash(x, s) for x, s in zip(inputs, inputs.spans, strict=True)],
         articles=todo,
         failed=failed,
         failed_ids={a.id for a in articles if _failed_path(a) in failed_paths},
@@ -526,8 +521,9 @@ def _embed(
     report: Progress,
     tmp: Path,
 ) -> DocumentVectors:
-    """Embed the texts the rows need, with progress; their sentence vectors are written to a
-    scratch file in the temporary generation `tmp` (float16, as they are stored)."""
+    """Embed the texts the rows need, with progress; their vectors are written to scratch
+    files in the temporary generation `tmp` (the sentences' in float16, as they are stored),
+    and their model inputs are made batch by batch."""
     total, done = len(rows.to_embed), 0
 
     def advance(n: int) -> None:
@@ -536,10 +532,11 @@ def _embed(
         report("embedding", done, total)
 
     report("embedding", 0, total)
-    texts = [fresh.texts[k] for k in rows.to_embed]
-    spans = [fresh.spans[k] for k in rows.to_embed]
-    out = store.sentence_file(tmp, sum(len(s) for s in spans), embedder.dim, "embedded.npy")
-    return _encode(settings, embedder, texts, spans, advance, out)
+    inputs = fresh.inputs.select(rows.to_embed)
+    sentences = sum(len(c.sentences) for c in inputs.chunks)
+    spans_out = store.sentence_file(tmp, sentences, embedder.dim, "embedded.npy")
+    vectors_out = store.scratch_file(tmp, len(inputs), embedder.dim, "embedded-chunks.npy")
+    return _encode(settings, embedder, inputs, advance, spans_out, vectors_out)
 
 
 def _manifest(
@@ -587,20 +584,21 @@ def _manifest(
 def _encode(
     settings: Settings,
     embedder: Embedder,
-    texts: list[str],
-    spans: list[list[tuple[int, int]]],
+    inputs: ModelInputs,
     on_batch: Callable[[int], None],
     spans_out: np.ndarray,
+    vectors_out: np.ndarray,
 ) -> DocumentVectors:
     """The chunk and sentence vectors, in this process or on Ray (`settings.engine`)."""
+    spans, size = inputs.spans, settings.batch_size
     if settings.engine == "ray":
         from qa import distributed
 
         address = settings.ray_address or None
         return distributed.encode_documents(
-            embedder, texts, spans, settings.batch_size, address, on_batch, spans_out
+            embedder, inputs, spans, size, address, on_batch, spans_out, vectors_out
         )
-    return embedder.encode_documents(texts, spans, settings.batch_size, on_batch, spans_out)
+    return embedder.encode_documents(inputs, spans, size, on_batch, spans_out, vectors_out)
 
 
 def _keyword_index(
@@ -624,10 +622,10 @@ def _keyword_index(
     rows: list[int | list[str] | None] = list(kept_rows) if reusable else [None] * len(chunks)
     fresh = [i for i, r in enumerate(rows) if r is None]
     report("keywords", 0, len(fresh))
-    texts = [
+    texts = (  # made one at a time as they are tokenized
         keyword.keyword_text(titles[chunks[i].article_id], chunks[i].text, boilerplate)
         for i in fresh
-    ]
+    )
     for i, words in zip(fresh, keyword.tokenize(texts), strict=True):
         rows[i] = words
     report("keywords", len(fresh), len(fresh))
@@ -682,15 +680,18 @@ def _assemble(
     rows: _Rows, previous: store.LoadedIndex | None, new: DocumentVectors, dim: int, tmp: Path
 ) -> tuple[np.ndarray, np.ndarray]:
     """Chunk and sentence vectors in the rows' order, from the previous generation's rows and
-    the texts embedded now; the sentence vectors are copied, row by row, into the temporary
-    generation's `sentences.npy` (on disk, so neither source is held whole)."""
-    vectors = np.zeros((len(rows.chunks), dim), dtype=np.float32)
+    the texts embedded now, copied block by block into the temporary generation's files (on
+    disk, so neither source nor the result is held whole)."""
+    vectors = store.scratch_file(tmp, len(rows.chunks), dim, "chunk-vectors.npy")
     cached = np.array([-1 if r is None else r for r in rows.cached], dtype=np.int64)
     fresh = np.array([-1 if k is None else k for k in rows.embedded], dtype=np.int64)
-    if previous is not None and (cached >= 0).any():
-        vectors[cached >= 0] = previous.data.vectors[cached[cached >= 0]]
-    if (fresh >= 0).any():
-        vectors[fresh >= 0] = new.vectors[fresh[fresh >= 0]]
+    for start in range(0, len(vectors), ann.BLOCK):
+        block = slice(start, start + ann.BLOCK)
+        old, new_rows = cached[block], fresh[block]
+        if previous is not None and (old >= 0).any():
+            vectors[block][old >= 0] = previous.data.vectors[old[old >= 0]]
+        if (new_rows >= 0).any():
+            vectors[block][new_rows >= 0] = new.vectors[new_rows[new_rows >= 0]]
     sources: list[np.ndarray] = []
     for old, k in zip(rows.cached, rows.embedded, strict=True):
         if old is not None:
@@ -717,10 +718,48 @@ def text_hash(text: str, spans: list[tuple[int, int]]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
 
-def embed_input(article: Article, chunk: Chunk, prefix: str) -> tuple[str, list[tuple[int, int]]]:
+def embed_input(article: Article, chunk: Chunk, prefix: str) -> tuple[str, list[Span]]:
     """The text the model sees for a chunk, and its sentences' spans within that text."""
     shift = len(prefix) - chunk.start
     return prefix + chunk.text, [(s + shift, e + shift) for s, e in chunk.sentences]
+
+
+class ModelInputs(Sequence[str]):
+    """What the model reads for each chunk (`embed_input`), made when asked for: a build holds
+    the chunks and one headline line per article, never the corpus's text a second time.
+    `spans[k]` are input k's sentence spans, likewise made when asked for."""
+
+    def __init__(self, chunks: Sequence[Chunk], prefixes: Sequence[str]) -> None:
+        self.chunks = chunks
+        self.prefixes = prefixes  # per chunk, its article's headline line (one shared str)
+        self.spans = _InputSpans(self)
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def __getitem__(self, k):  # type: ignore[override]
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        return self.prefixes[k] + self.chunks[k].text
+
+    def select(self, picks: Sequence[int]) -> ModelInputs:
+        """The inputs at `picks`, in that order."""
+        return ModelInputs([self.chunks[k] for k in picks], [self.prefixes[k] for k in picks])
+
+
+class _InputSpans(Sequence[list[Span]]):
+    def __init__(self, inputs: ModelInputs) -> None:
+        self.inputs = inputs
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    def __getitem__(self, k):  # type: ignore[override]
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        chunk = self.inputs.chunks[k]
+        shift = len(self.inputs.prefixes[k]) - chunk.start
+        return [(s + shift, e + shift) for s, e in chunk.sentences]
 
 
 def _prefixes(
@@ -740,13 +779,13 @@ def _prefixes(
 
 def chunk_corpus(
     articles: list[Article], settings: Settings, embedder: Embedder, report: Progress
-) -> tuple[list[Chunk], list[str], list[list[tuple[int, int]]]]:
+) -> tuple[list[Chunk], ModelInputs, Sequence[list[Span]]]:
     """Chunks of every article, the text the model sees for each, and its sentence spans."""
     boilerplate = keyword.boilerplate_templates([a.title for a in articles])
-    chunks, texts, spans, failed = _chunk(articles, settings, embedder, report, boilerplate)
+    chunks, inputs, failed = _chunk(articles, settings, embedder, report, boilerplate)
     if failed:
         raise UsageError(f"Could not chunk {failed[0].path}: {failed[0].reason}")
-    return chunks, texts, spans
+    return chunks, inputs, inputs.spans
 
 
 def _chunk(
@@ -755,12 +794,11 @@ def _chunk(
     embedder: Embedder,
     report: Progress,
     boilerplate: set[str],
-) -> tuple[list[Chunk], list[str], list[list[tuple[int, int]]], list[Skipped]]:
+) -> tuple[list[Chunk], ModelInputs, list[Skipped]]:
     """`chunk_corpus`, plus the articles that failed as `Skipped` (path `file#article id`):
     one article that cannot be chunked is reported and left out, the others go on."""
     chunks: list[Chunk] = []
-    texts: list[str] = []
-    spans: list[list[tuple[int, int]]] = []
+    heads: list[str] = []
     failed: list[Skipped] = []
     report("chunking", 0, len(articles))
     prefixes = _prefixes(articles, embedder, boilerplate)
@@ -774,14 +812,11 @@ def _chunk(
             reason = f"chunking failed ({type(error).__name__}: {error})"
             failed.append(Skipped(_failed_path(article), reason))
             continue
-        for chunk in found:
-            text, chunk_spans = embed_input(article, chunk, prefix)
-            chunks.append(chunk)
-            texts.append(text)
-            spans.append(chunk_spans)
+        chunks.extend(found)
+        heads.extend([prefix] * len(found))
         if i % 100 == 0 or i == len(articles) - 1:
             report("chunking", i + 1, len(articles))
-    return chunks, texts, spans, failed
+    return chunks, ModelInputs(chunks, heads), failed
 
 
 def _failed_path(article: Article) -> str:

@@ -16,7 +16,7 @@ import functools
 import json
 import re
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,16 +67,20 @@ def _stopwords() -> frozenset[str]:
     return frozenset(STOPWORDS_EN) | QUESTION_WORDS
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def words(text: str, stopwords: frozenset[str] | None = None) -> tuple[str, ...]:
+def _words(text: str, stopwords: frozenset[str] | None = None) -> tuple[str, ...]:
     """The stemmed content words of `text` in order, as BM25 and answer scoring see them.
 
-    Cached: the same sentences and headlines come back question after question. `stopwords`
-    defaults to ours (bm25s's English list and `QUESTION_WORDS`).
+    `stopwords` defaults to ours (bm25s's English list and `QUESTION_WORDS`).
     """
     stop = _stopwords() if stopwords is None else stopwords
     found = [w.replace(",", "") for w in _WORD.findall(text.lower())]
     return tuple(_stem(w) for w in found if w not in stop)
+
+
+# Cached for answering: the same sentences and headlines come back question after question.
+# A build tokenizes each chunk once, through `tokenize`, which bypasses the cache: its keys
+# would otherwise hold up to 65,536 chunk texts after the build.
+words = functools.lru_cache(maxsize=1 << 16)(_words)
 
 
 @functools.lru_cache(maxsize=1 << 17)
@@ -130,13 +134,13 @@ def boilerplate_templates(titles: Sequence[str]) -> set[str]:
     return {t for t, n in counts.items() if n >= least and t}
 
 
-def tokenize(texts: Sequence[str], stopwords: Collection[str] | None = None) -> list[list[str]]:
+def tokenize(texts: Iterable[str], stopwords: Collection[str] | None = None) -> list[list[str]]:
     """`words` of each text, as lists: what BM25 indexes (questions and chunks alike).
 
     Benchmarks pass bm25s's own stopword list for a plain BM25.
     """
     stop = None if stopwords is None else frozenset(stopwords)
-    return [list(words(text, stop)) for text in texts]
+    return [list(_words(text, stop)) for text in texts]
 
 
 def build(token_lists: Sequence[list[str]]) -> KeywordIndex:

@@ -218,6 +218,12 @@ def sentence_file(tmp: Path, rows: int, dim: int, name: str = SENTENCES) -> np.n
     return np.lib.format.open_memmap(tmp / name, mode="w+", dtype=np.float16, shape=(rows, dim))
 
 
+def scratch_file(tmp: Path, rows: int, dim: int, name: str) -> np.ndarray:
+    """A float32 `(rows, dim)` array on disk in the temporary generation, for the chunk
+    vectors on their way to FAISS (which reads them in blocks); `save` deletes it."""
+    return np.lib.format.open_memmap(tmp / name, mode="w+", dtype=np.float32, shape=(rows, dim))
+
+
 def save(
     root: Path,
     data: IndexData,
