@@ -619,19 +619,21 @@ def _keyword_index(
         and previous.keyword is not None
         and previous.data.manifest.get("keyword") == keyword_params()
     )
-    rows: list[int | list[str] | None] = list(kept_rows) if reusable else [None] * len(chunks)
+    rows: list[int | None] = list(kept_rows) if reusable else [None] * len(chunks)
     fresh = [i for i, r in enumerate(rows) if r is None]
     report("keywords", 0, len(fresh))
-    texts = (  # made one at a time as they are tokenized
+    texts = (  # made, tokenized and turned into token ids one at a time
         keyword.keyword_text(titles[chunks[i].article_id], chunks[i].text, boilerplate)
         for i in fresh
     )
-    for i, words in zip(fresh, keyword.tokenize(texts), strict=True):
-        rows[i] = words
-    report("keywords", len(fresh), len(fresh))
+    words = keyword.each_tokenized(texts)
+    each = (next(words) if r is None else r for r in rows)
     if reusable:
-        return keyword.rebuild(previous.keyword, rows)  # type: ignore[union-attr,arg-type]
-    return keyword.build(rows)  # type: ignore[arg-type]
+        index = keyword.rebuild(previous.keyword, each)  # type: ignore[union-attr,arg-type]
+    else:
+        index = keyword.build(each)  # type: ignore[arg-type]
+    report("keywords", len(fresh), len(fresh))
+    return index
 
 
 def _nothing_to_write(

@@ -16,7 +16,7 @@ import functools
 import json
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,18 +139,26 @@ def tokenize(texts: Iterable[str], stopwords: Collection[str] | None = None) -> 
 
     Benchmarks pass bm25s's own stopword list for a plain BM25.
     """
+    return list(each_tokenized(texts, stopwords))
+
+
+def each_tokenized(
+    texts: Iterable[str], stopwords: Collection[str] | None = None
+) -> Iterator[list[str]]:
+    """`tokenize`, one text at a time: a build never holds every chunk's words at once."""
     stop = None if stopwords is None else frozenset(stopwords)
-    return [list(_words(text, stop)) for text in texts]
+    for text in texts:
+        yield list(_words(text, stop))
 
 
-def build(token_lists: Sequence[list[str]]) -> KeywordIndex:
+def build(token_lists: Iterable[list[str]]) -> KeywordIndex:
     """A BM25 index whose row i holds `token_lists[i]`."""
     vocab: dict[str, int] = {"": 0}  # bm25s keeps an empty token for empty documents
     ids = [[vocab.setdefault(w, len(vocab)) for w in words] for words in token_lists]
     return _index(ids, vocab)
 
 
-def rebuild(previous: KeywordIndex, rows: Sequence[int | list[str]]) -> KeywordIndex:
+def rebuild(previous: KeywordIndex, rows: Iterable[int | list[str]]) -> KeywordIndex:
     """A new index from a mix of `previous` rows (an int) and freshly tokenized chunks.
 
     Reused rows are copied as token ids, so only new text is tokenized; words no chunk uses
