@@ -158,6 +158,42 @@ def test_sentence_vectors_are_written_as_the_build_goes(index_copy: Settings, em
     in_memory = embedder.encode_documents(texts, spans)
     expected = np.concatenate(in_memory.span_vectors).astype(np.float16)
     np.testing.assert_array_equal(np.asarray(loaded.data.sentence_vectors), expected)
+    # the chunk vectors went through a scratch file on their way to FAISS: the same rows
+    np.testing.assert_array_equal(np.asarray(loaded.data.vectors), in_memory.vectors)
+
+
+def test_model_inputs_are_each_chunks_headline_and_text(index_copy: Settings, embedder) -> None:
+    """Made when asked for, they are what `embed_input` gives: the text the model reads and
+    its sentences' spans in it, for every chunk, and for a selection in its order."""
+    from qa import keyword
+    from qa.indexing import _prefixes, chunk_corpus, embed_input
+
+    articles = list(_load(index_copy, embedder).data.articles.values())
+    chunks, inputs, spans = chunk_corpus(articles, index_copy, embedder, lambda *a: None)
+    heads = dict(zip([a.id for a in articles], _prefixes(articles, embedder, set()), strict=True))
+    by_id = {a.id: a for a in articles}
+    assert len(inputs) == len(spans) == len(chunks) > 1
+    assert keyword.boilerplate_templates([a.title for a in articles]) == set()
+    for k, chunk in enumerate(chunks):
+        text, chunk_spans = embed_input(by_id[chunk.article_id], chunk, heads[chunk.article_id][0])
+        assert (inputs[k], spans[k]) == (text, chunk_spans)
+        assert [text[s:e] for s, e in chunk_spans] == [
+            chunk.text[s - chunk.start : e - chunk.start] for s, e in chunk.sentences
+        ]
+    picked = inputs.select([len(chunks) - 1, 0])
+    assert list(picked) == [inputs[len(chunks) - 1], inputs[0]]
+    assert list(picked.spans) == [spans[len(chunks) - 1], spans[0]]
+    assert inputs[0:2] == [inputs[0], inputs[1]]
+
+
+def test_a_build_leaves_the_answer_word_cache_alone(index_copy: Settings, embedder) -> None:
+    """BM25 tokenizes every chunk once at a build: through the cache, its keys would keep up to
+    65,536 chunk texts alive after the build (in a chat that rebuilds, for good)."""
+    from qa import indexing, keyword
+
+    keyword.words.cache_clear()
+    indexing.build_index(index_copy, embedder)
+    assert keyword.words.cache_info().currsize == 0
 
 
 def test_a_build_that_fails_leaves_no_folder_and_the_index_answering(
