@@ -14,6 +14,7 @@ chunk of their own.
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -268,3 +269,68 @@ def chunk_article(
     whitespace into pieces that fit, which then count as sentences. Empty text gives [].
     """
     return chunk_articles([(article_id, text)], count_tokens, max_tokens, overlap)
+
+
+class PackedChunks(Sequence[Chunk]):
+    """Many articles' chunks kept as numbers, each made into a `Chunk` when asked for.
+
+    A build holds every chunk of the corpus until it writes them; as `Chunk` objects that is
+    the chunk's text again and a tuple of tuples of ints per sentence, about 5 KB an article.
+    Packed, a chunk is its article, number and bounds (24 bytes) and 16 bytes a sentence;
+    its text is cut from its article's own text (held anyway) when it is asked for.
+    """
+
+    def __init__(self) -> None:
+        self._ids: list[str] = []  # per article
+        self._texts: list[str] = []  # per article: the article's text, the same object
+        self._article = array("i")  # per chunk, from here on
+        self._number = array("i")
+        self._start = array("q")
+        self._end = array("q")
+        self._first = array("q", [0])  # where each chunk's sentences begin in `_spans`
+        self._spans = array("q")  # (start, end) of every chunk's sentences, flat
+
+    def add(self, article_id: str, text: str, chunks: Sequence[Chunk]) -> None:
+        """Keep `chunks`, all of `article_id`, cut from `text`, numbered as `chunk_articles`
+        numbers them."""
+        a = len(self._ids)
+        self._ids.append(article_id)
+        self._texts.append(text)
+        for n, chunk in enumerate(chunks):
+            if chunk.article_id != article_id or chunk.chunk_id != f"{article_id}#{n}":
+                raise ValueError(f"{chunk.chunk_id} is not chunk {n} of {article_id}")
+            self._article.append(a)
+            self._number.append(n)
+            self._start.append(chunk.start)
+            self._end.append(chunk.end)
+            for s, e in chunk.sentences:
+                self._spans.extend((s, e))
+            self._first.append(len(self._spans))
+
+    def __len__(self) -> int:
+        return len(self._article)
+
+    def __getitem__(self, k):  # type: ignore[override]
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        if not -len(self) <= k < len(self):
+            raise IndexError(k)
+        k %= len(self)
+        a, n = self._article[k], self._number[k]
+        start, end = self._start[k], self._end[k]
+        flat = self._spans[self._first[k] : self._first[k + 1]]
+        return Chunk(
+            article_id=self._ids[a],
+            chunk_id=f"{self._ids[a]}#{n}",
+            start=start,
+            end=end,
+            text=self._texts[a][start:end],
+            sentences=tuple(zip(flat[0::2], flat[1::2], strict=True)),
+        )
+
+    def article_id(self, k: int) -> str:
+        """The article of chunk `k`, without making the chunk."""
+        return self._ids[self._article[k]]
+
+    def sentence_count(self, k: int) -> int:
+        return (self._first[k + 1] - self._first[k]) // 2

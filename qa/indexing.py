@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from qa import ann, calibration, keyword, library, store
-from qa.chunking import Chunk, chunk_article
+from qa.chunking import Chunk, PackedChunks, chunk_article
 from qa.config import Settings
 from qa.corpus import Article, CorpusRead, Renamed, Skipped, read_corpus, read_file
 from qa.embedding import DocumentVectors, Embedder, Span
@@ -290,7 +290,7 @@ class _Rechunked:
     """The articles chunked in this build (added, changed, or whose headline changed sides of
     the boilerplate rule): their chunks, the model input of each, and its cache key."""
 
-    chunks: list[Chunk]
+    chunks: PackedChunks
     inputs: ModelInputs
     hashes: list[str]
     articles: set[str]  # ids of the articles chunked now
@@ -302,15 +302,39 @@ class _Rechunked:
 
 @dataclass
 class _Rows:
-    """The new index's rows in corpus order, and where each row's vectors come from: the
-    previous generation's row with the same model input, or a text embedded now."""
+    """The new index's rows in corpus order: where each row's chunk comes from (the previous
+    generation's row of an unchanged article, or a chunk made now) and its vectors (the
+    previous generation's row with the same model input, or a text embedded now)."""
 
-    chunks: list[Chunk] = field(default_factory=list)
+    old: Sequence[Chunk]  # the previous generation's chunks (() for a full build)
+    new: Sequence[Chunk]  # the chunks made now, `_Rechunked.chunks`
     hashes: list[str] = field(default_factory=list)
     cached: list[int | None] = field(default_factory=list)  # previous row with the same input
     embedded: list[int | None] = field(default_factory=list)  # position among `to_embed`
     kept: list[int | None] = field(default_factory=list)  # previous row of an unchanged article
+    made: list[int | None] = field(default_factory=list)  # index in `new` of a chunk made now
     to_embed: list[int] = field(default_factory=list)  # `_Rechunked.chunks` index of each text
+
+    @property
+    def chunks(self) -> _RowChunks:
+        return _RowChunks(self)
+
+
+class _RowChunks(Sequence[Chunk]):
+    """The rows' chunks, each fetched from its source when asked for: a build never holds
+    them all as objects (the previous generation's come from its `chunks.sqlite`)."""
+
+    def __init__(self, rows: _Rows) -> None:
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows.hashes)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        made = self.rows.made[i]
+        return self.rows.new[made] if made is not None else self.rows.old[self.rows.kept[i]]
 
 
 def _build(
@@ -482,26 +506,26 @@ def _plan_rows(
     )
     cache = {h: r for r, h in enumerate(old_hashes)}
     new_by_article: dict[str, list[int]] = {}
-    for k, chunk in enumerate(fresh.chunks):
-        new_by_article.setdefault(chunk.article_id, []).append(k)
-    rows = _Rows()
+    for k in range(len(fresh.chunks)):
+        new_by_article.setdefault(fresh.chunks.article_id(k), []).append(k)
+    rows = _Rows(old=previous.data.chunks if previous else (), new=fresh.chunks)
     position: dict[str, int] = {}  # text hash -> position among the texts to embed
     for article in corpus.articles:
         if article.id in fresh.failed_ids:
             continue
         if article.id not in fresh.articles:
             for r in old_rows.get(article.id, ()):
-                rows.chunks.append(previous.data.chunks[r])  # type: ignore[union-attr]
                 rows.hashes.append(old_hashes[r])
                 rows.cached.append(r)
                 rows.embedded.append(None)
                 rows.kept.append(r)
+                rows.made.append(None)
             continue
         for k in new_by_article.get(article.id, ()):
             h = fresh.hashes[k]
-            rows.chunks.append(fresh.chunks[k])
             rows.hashes.append(h)
             rows.kept.append(None)
+            rows.made.append(k)
             rows.cached.append(cache.get(h))
             if h in cache:
                 rows.embedded.append(None)
@@ -533,7 +557,7 @@ def _embed(
 
     report("embedding", 0, total)
     inputs = fresh.inputs.select(rows.to_embed)
-    sentences = sum(len(c.sentences) for c in inputs.chunks)
+    sentences = sum(fresh.chunks.sentence_count(k) for k in rows.to_embed)
     spans_out = store.sentence_file(tmp, sentences, embedder.dim, "embedded.npy")
     vectors_out = store.scratch_file(tmp, len(inputs), embedder.dim, "embedded-chunks.npy")
     return _encode(settings, embedder, inputs, advance, spans_out, vectors_out)
@@ -602,7 +626,7 @@ def _encode(
 
 
 def _keyword_index(
-    chunks: list[Chunk],
+    chunks: Sequence[Chunk],
     kept_rows: list[int | None],
     titles: dict[str, str],
     boilerplate: set[str],
@@ -746,7 +770,22 @@ class ModelInputs(Sequence[str]):
 
     def select(self, picks: Sequence[int]) -> ModelInputs:
         """The inputs at `picks`, in that order."""
-        return ModelInputs([self.chunks[k] for k in picks], [self.prefixes[k] for k in picks])
+        return ModelInputs(_Picked(self.chunks, picks), _Picked(self.prefixes, picks))
+
+
+class _Picked(Sequence):
+    """`items[picks[i]]` for each i, without copying the items."""
+
+    def __init__(self, items: Sequence, picks: Sequence[int]) -> None:
+        self.items, self.picks = items, picks
+
+    def __len__(self) -> int:
+        return len(self.picks)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return self.items[self.picks[i]]
 
 
 class _InputSpans(Sequence[list[Span]]):
@@ -781,7 +820,7 @@ def _prefixes(
 
 def chunk_corpus(
     articles: list[Article], settings: Settings, embedder: Embedder, report: Progress
-) -> tuple[list[Chunk], ModelInputs, Sequence[list[Span]]]:
+) -> tuple[PackedChunks, ModelInputs, Sequence[list[Span]]]:
     """Chunks of every article, the text the model sees for each, and its sentence spans."""
     boilerplate = keyword.boilerplate_templates([a.title for a in articles])
     chunks, inputs, failed = _chunk(articles, settings, embedder, report, boilerplate)
@@ -796,10 +835,10 @@ def _chunk(
     embedder: Embedder,
     report: Progress,
     boilerplate: set[str],
-) -> tuple[list[Chunk], ModelInputs, list[Skipped]]:
+) -> tuple[PackedChunks, ModelInputs, list[Skipped]]:
     """`chunk_corpus`, plus the articles that failed as `Skipped` (path `file#article id`):
     one article that cannot be chunked is reported and left out, the others go on."""
-    chunks: list[Chunk] = []
+    chunks = PackedChunks()
     heads: list[str] = []
     failed: list[Skipped] = []
     report("chunking", 0, len(articles))
@@ -814,7 +853,7 @@ def _chunk(
             reason = f"chunking failed ({type(error).__name__}: {error})"
             failed.append(Skipped(_failed_path(article), reason))
             continue
-        chunks.extend(found)
+        chunks.add(article.id, article.text, found)
         heads.extend([prefix] * len(found))
         if i % 100 == 0 or i == len(articles) - 1:
             report("chunking", i + 1, len(articles))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from array import array
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -154,8 +155,11 @@ def each_tokenized(
 def build(token_lists: Iterable[list[str]]) -> KeywordIndex:
     """A BM25 index whose row i holds `token_lists[i]`."""
     vocab: dict[str, int] = {"": 0}  # bm25s keeps an empty token for empty documents
-    ids = [[vocab.setdefault(w, len(vocab)) for w in words] for words in token_lists]
-    return _index(ids, vocab)
+    flat, lengths = array("i"), array("q")  # 4 and 8 bytes a token and a row, as they come
+    for words in token_lists:
+        flat.extend(vocab.setdefault(w, len(vocab)) for w in words)
+        lengths.append(len(words))
+    return _index(np.frombuffer(flat, np.int32), np.frombuffer(lengths, np.int64), vocab)
 
 
 def rebuild(previous: KeywordIndex, rows: Iterable[int | list[str]]) -> KeywordIndex:
@@ -165,20 +169,22 @@ def rebuild(previous: KeywordIndex, rows: Iterable[int | list[str]]) -> KeywordI
     any more drop out of the vocabulary, which keeps scores equal to a full build's.
     """
     vocab = dict(previous.vocab)
-    pieces = [
-        np.asarray([vocab.setdefault(w, len(vocab)) for w in item], dtype=np.int32)
-        if isinstance(item, list)
-        else previous.tokens[previous.offsets[item] : previous.offsets[item + 1]]
-        for item in rows
-    ]
-    flat = np.concatenate(pieces) if pieces else np.zeros(0, np.int32)
-    used = np.union1d(np.unique(flat), [0])  # keep the empty token, as `build` does
+    flat, lengths = array("i"), array("q")
+    for item in rows:
+        if isinstance(item, list):
+            flat.extend(vocab.setdefault(w, len(vocab)) for w in item)
+            lengths.append(len(item))
+        else:
+            start, end = int(previous.offsets[item]), int(previous.offsets[item + 1])
+            flat.frombytes(np.asarray(previous.tokens[start:end], dtype=np.int32).tobytes())
+            lengths.append(end - start)
+    ids = np.frombuffer(flat, np.int32)
+    used = np.union1d(np.unique(ids), [0])  # keep the empty token, as `build` does
     remap = np.zeros(len(vocab), dtype=np.int32)
     remap[used] = np.arange(len(used), dtype=np.int32)
     words = np.array(list(vocab), dtype=object)[used]  # dicts keep insertion order: id order
-    lengths = np.fromiter((len(p) for p in pieces), np.int64, len(pieces))
-    ids = np.split(remap[flat], np.cumsum(lengths)[:-1]) if len(pieces) else []
-    return _index([x.tolist() for x in ids], {w: i for i, w in enumerate(words)})
+    lengths_array = np.frombuffer(lengths, np.int64)
+    return _index(remap[ids], lengths_array, {w: i for i, w in enumerate(words)})
 
 
 def scores(index: KeywordIndex, question: str, allowed: np.ndarray | None = None) -> np.ndarray:
@@ -217,17 +223,35 @@ def load(folder: Path) -> KeywordIndex:
     return KeywordIndex(model, vocab, tokens, np.load(source / OFFSETS, mmap_mode="r"))
 
 
-def _index(ids: list[list[int]], vocab: dict[str, int]) -> KeywordIndex:
+def _index(flat: np.ndarray, lengths: np.ndarray, vocab: dict[str, int]) -> KeywordIndex:
+    """BM25 over the rows `flat[offsets[i]:offsets[i + 1]]` (int32 token ids)."""
     import bm25s
     from bm25s.tokenization import Tokenized
 
     model = bm25s.BM25(k1=PARAMS["k1"], b=PARAMS["b"], method=PARAMS["method"])
-    if ids:
-        model.index(Tokenized(ids=ids, vocab=vocab), show_progress=False)
-    lengths = np.fromiter((len(x) for x in ids), np.int64, len(ids))
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    flat = np.fromiter((t for x in ids for t in x), np.int32, int(offsets[-1]))
-    return KeywordIndex(model, vocab, flat, offsets)
+    if len(lengths):
+        model.index(Tokenized(ids=_IdLists(flat, offsets), vocab=vocab), show_progress=False)
+    return KeywordIndex(model, vocab, np.asarray(flat, dtype=np.int32), offsets)
+
+
+class _IdLists(Sequence[list[int]]):
+    """Each row's token ids as the list bm25s reads, made when it asks: the rows are held
+    once, as int32, instead of as Python lists of ints."""
+
+    def __init__(self, flat: np.ndarray, offsets: np.ndarray) -> None:
+        self.flat, self.offsets = flat, offsets
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        i %= len(self)
+        return self.flat[self.offsets[i] : self.offsets[i + 1]].tolist()
 
 
 @functools.cache

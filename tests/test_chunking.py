@@ -324,3 +324,25 @@ def test_bbc_corpus_fits_the_real_tokenizer(
     assert [c for aid, text in sample for c in chunk_article(aid, text, count, 190)] == [
         c for c in chunks if c.article_id in dict(sample)
     ]
+
+
+def test_packed_chunks_give_back_the_chunks_they_were_given() -> None:
+    """A build keeps the corpus's chunks packed; each comes back equal to the one chunked."""
+    text = SEED.read_text(encoding="utf-8")
+    other = "First line here.\n\nA second paragraph. It has two sentences."
+    packed = chunking.PackedChunks()
+    given = []
+    for article_id, body in (("seed", text), ("other", other), ("empty", "")):
+        found = chunk_article(article_id, body, words, 60, 1)
+        packed.add(article_id, body, found)
+        given.extend(found)
+    assert len(packed) == len(given) > 3
+    assert list(packed) == given and packed[-1] == given[-1] and packed[1:3] == given[1:3]
+    assert [packed.article_id(k) for k in range(len(packed))] == [c.article_id for c in given]
+    assert [packed.sentence_count(k) for k in range(len(packed))] == [
+        len(c.sentences) for c in given
+    ]
+    with pytest.raises(IndexError):
+        packed[len(given)]
+    with pytest.raises(ValueError, match="not chunk 0 of other"):
+        packed.add("other", other, given[:1])  # the seed's chunk under another article

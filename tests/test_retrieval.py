@@ -36,6 +36,25 @@ def test_bm25_ranks_the_chunk_with_the_rare_word_first() -> None:
     assert not keyword.scores(index, "Yukos", allowed).any()  # the filter zeroes its row
 
 
+def test_bm25_from_flat_token_ids_scores_as_bm25s_from_the_words() -> None:
+    """The build hands bm25s int32 rows made into lists as it reads them; the scores are those
+    of bm25s indexing the same words itself."""
+    import bm25s
+
+    texts = ["Oil prices rose.", "The Yukos oil firm was sold.", "", "Prices of oil fell, oil."]
+    tokens = keyword.tokenize(texts)
+    ours = keyword.build(iter(tokens))
+    params = keyword.PARAMS
+    theirs = bm25s.BM25(k1=params["k1"], b=params["b"], method=params["method"])
+    theirs.index(tokens, show_progress=False)
+    for question in ("oil prices", "Yukos firm", "fell"):
+        words = [w for w in keyword.tokenize([question])[0] if w in ours.vocab]
+        np.testing.assert_allclose(
+            keyword.scores(ours, question), theirs.get_scores(words), rtol=1e-6
+        )
+    assert ours.tokens.dtype == np.int32 and list(ours.offsets) == [0, 3, 7, 7, 11]
+
+
 def test_rebuild_from_stored_tokens_equals_a_fresh_build(tmp_path: Path) -> None:
     texts = ["Oil prices rose sharply.", "Yukos was sold.", "Gas and oil fell.", "Rugby news."]
     old = keyword.build(keyword.tokenize(texts))
