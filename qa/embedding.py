@@ -76,7 +76,7 @@ def resolve_model(name: str) -> str:
 @dataclass(frozen=True)
 class DocumentVectors:
     vectors: np.ndarray  # (n_docs, dim) float32, unit length
-    span_vectors: list[np.ndarray]  # per document, (n_spans, dim) float32, unit length
+    span_vectors: Sequence[np.ndarray]  # per document, (n_spans, dim) float32, unit length
 
 
 class Embedder:
@@ -251,15 +251,34 @@ def document_array(n: int, dim: int, out: np.ndarray | None = None) -> np.ndarra
 
 def span_views(
     spans: Sequence[Sequence[Span]], dim: int, out: np.ndarray | None = None
-) -> list[np.ndarray]:
+) -> SpanRows:
     """Per document, the rows of `out` (made float32 here when None) for its spans, in order."""
-    ends = np.cumsum([len(s) for s in spans], dtype=np.int64)
+    ends = np.cumsum(np.fromiter((len(s) for s in spans), np.int64, len(spans)))
     total = int(ends[-1]) if len(ends) else 0
     if out is None:
         out = np.zeros((total, dim), dtype=np.float32)
     if out.shape != (total, dim):
         raise ValueError(f"an array of {out.shape} for {total} spans of {dim} dimensions")
-    return [out[end - len(s) : end] for end, s in zip(ends, spans, strict=True)]
+    return SpanRows(out, ends)
+
+
+class SpanRows(Sequence[np.ndarray]):
+    """Per document, a view of the rows of `out` for its spans, made when asked for: held for
+    every chunk of a large build at once, views cost some 300 bytes each."""
+
+    def __init__(self, out: np.ndarray, ends: np.ndarray) -> None:
+        self.out, self.ends = out, ends
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        i %= len(self)
+        return self.out[int(self.ends[i - 1]) if i else 0 : int(self.ends[i])]
 
 
 class _Queries:

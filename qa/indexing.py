@@ -718,16 +718,19 @@ def _assemble(
             vectors[block][old >= 0] = previous.data.vectors[old[old >= 0]]
         if (new_rows >= 0).any():
             vectors[block][new_rows >= 0] = new.vectors[new_rows[new_rows >= 0]]
-    sources: list[np.ndarray] = []
-    for old, k in zip(rows.cached, rows.embedded, strict=True):
+
+    def sentences_of(row: int) -> np.ndarray:  # the row's sentence vectors, a view
+        old = rows.cached[row]
         if old is not None:
             o = previous.sentence_offsets  # type: ignore[union-attr]
-            sources.append(previous.data.sentence_vectors[o[old] : o[old + 1]])  # type: ignore[union-attr]
-        else:
-            sources.append(new.span_vectors[k])  # type: ignore[index]
-    sentences = store.sentence_file(tmp, sum(len(x) for x in sources), dim)
+            return previous.data.sentence_vectors[o[old] : o[old + 1]]  # type: ignore[union-attr]
+        return new.span_vectors[rows.embedded[row]]  # type: ignore[index]
+
+    total = sum(len(sentences_of(row)) for row in range(len(vectors)))
+    sentences = store.sentence_file(tmp, total, dim)
     at = 0
-    for rows_of_chunk in sources:
+    for row in range(len(vectors)):
+        rows_of_chunk = sentences_of(row)
         sentences[at : at + len(rows_of_chunk)] = rows_of_chunk
         at += len(rows_of_chunk)
     return vectors, sentences
