@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from array import array
 from collections import Counter
@@ -226,32 +227,68 @@ def load(folder: Path) -> KeywordIndex:
 def _index(flat: np.ndarray, lengths: np.ndarray, vocab: dict[str, int]) -> KeywordIndex:
     """BM25 over the rows `flat[offsets[i]:offsets[i + 1]]` (int32 token ids)."""
     import bm25s
-    from bm25s.tokenization import Tokenized
 
     model = bm25s.BM25(k1=PARAMS["k1"], b=PARAMS["b"], method=PARAMS["method"])
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    if len(lengths):
-        model.index(Tokenized(ids=_IdLists(flat, offsets), vocab=vocab), show_progress=False)
-    return KeywordIndex(model, vocab, np.asarray(flat, dtype=np.int32), offsets)
+    flat = np.asarray(flat, dtype=np.int32)
+    # what `bm25s.BM25.index` leaves, its matrix built by `_matrix`
+    model.scores = _matrix(flat, offsets, len(vocab))
+    model.vocab_dict = vocab
+    model.unique_token_ids_set = set(vocab.values())
+    model.nonoccurrence_array = None  # lucene BM25 has none
+    return KeywordIndex(model, vocab, flat, offsets)
 
 
-class _IdLists(Sequence[list[int]]):
-    """Each row's token ids as the list bm25s reads, made when it asks: the rows are held
-    once, as int32, instead of as Python lists of ints."""
+def _matrix(flat: np.ndarray, offsets: np.ndarray, n_words: int) -> dict[str, Any]:
+    """bm25s's score matrix for lucene BM25 (CSC: a column per word, a row index per chunk).
 
-    def __init__(self, flat: np.ndarray, offsets: np.ndarray) -> None:
-        self.flat, self.offsets = flat, offsets
+    The same numbers as `bm25s.BM25.index` computes (tested bit for bit), built a block of
+    chunks at a time with numpy: bm25s holds some 28 bytes a posting and a Counter per chunk,
+    which made BM25 the peak of a build; this holds the matrix (8 bytes a posting) and one
+    block. Two passes: the document frequencies, then the scores, each block's postings put
+    in place in their word's column, in row order.
+    """
+    n = len(offsets) - 1
+    lengths = np.diff(offsets)
+    df = np.zeros(n_words, dtype=np.int64)
+    for lo in range(0, n, _BLOCK_ROWS):
+        words, _, _ = _postings(flat, offsets, lo, min(n, lo + _BLOCK_ROWS))
+        df += np.bincount(words, minlength=n_words)
+    idf = np.zeros(n_words, dtype=np.float32)
+    for w in np.flatnonzero(df):  # bm25s's `_score_idf_lucene`, in Python floats as there
+        idf[w] = math.log(1 + (n - int(df[w]) + 0.5) / (int(df[w]) + 0.5))
+    indptr = np.concatenate([[0], np.cumsum(df)]).astype(np.int64)
+    data = np.empty(int(indptr[-1]), dtype=np.float32)
+    indices = np.empty(int(indptr[-1]), dtype=np.int32)
+    heads = indptr[:-1].copy()  # where each column's next posting goes
+    k1, b = PARAMS["k1"], PARAMS["b"]
+    mean = lengths.mean() if n else 0.0
+    for lo in range(0, n, _BLOCK_ROWS):
+        words, rows, tf = _postings(flat, offsets, lo, min(n, lo + _BLOCK_ROWS))
+        # bm25s's `_score_tfc_robertson` with its float64 promotions, then cast to float32
+        tfc = tf / (k1 * ((1 - b) + b * lengths[rows] / mean) + tf)
+        firsts = np.flatnonzero(np.r_[True, words[1:] != words[:-1]])
+        counts = np.diff(np.r_[firsts, len(words)])
+        rank = np.arange(len(words)) - np.repeat(firsts, counts)
+        at = heads[words] + rank
+        data[at] = idf[words].astype(np.float64) * tfc
+        indices[at] = rows
+        heads[words[firsts]] += counts
+    return {"data": data, "indices": indices, "indptr": indptr, "num_docs": n}
 
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
 
-    def __getitem__(self, i):  # type: ignore[override]
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        if not -len(self) <= i < len(self):
-            raise IndexError(i)
-        i %= len(self)
-        return self.flat[self.offsets[i] : self.offsets[i + 1]].tolist()
+_BLOCK_ROWS = 4096  # chunks per block of the BM25 matrix build
+
+
+def _postings(
+    flat: np.ndarray, offsets: np.ndarray, lo: int, hi: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each (word, row) of rows lo..hi once, sorted by word then row, and its count."""
+    tokens = flat[offsets[lo] : offsets[hi]].astype(np.int64)
+    rows = np.repeat(np.arange(lo, hi, dtype=np.int64), np.diff(offsets[lo : hi + 1]))
+    span = hi - lo
+    keys, tf = np.unique(tokens * span + (rows - lo), return_counts=True)
+    return keys // span, keys % span + lo, tf.astype(np.float64)
 
 
 @functools.cache

@@ -36,23 +36,30 @@ def test_bm25_ranks_the_chunk_with_the_rare_word_first() -> None:
     assert not keyword.scores(index, "Yukos", allowed).any()  # the filter zeroes its row
 
 
-def test_bm25_from_flat_token_ids_scores_as_bm25s_from_the_words() -> None:
-    """The build hands bm25s int32 rows made into lists as it reads them; the scores are those
-    of bm25s indexing the same words itself."""
+def test_bm25_matrix_built_in_blocks_is_bm25s_own_bit_for_bit(monkeypatch) -> None:
+    """`keyword.build` makes bm25s's score matrix itself, a block of chunks at a time; it is
+    exactly the one `bm25s.BM25.index` makes from the same token ids, and scores as it does."""
     import bm25s
+    from bm25s.tokenization import Tokenized
 
-    texts = ["Oil prices rose.", "The Yukos oil firm was sold.", "", "Prices of oil fell, oil."]
+    texts = [row["text"] for row in bbc_lines()[:300]] + ["", "the of and"]
     tokens = keyword.tokenize(texts)
+    monkeypatch.setattr(keyword, "_BLOCK_ROWS", 37)  # many blocks, a word's postings in several
     ours = keyword.build(iter(tokens))
+    ids = [
+        ours.tokens[a:b].tolist() for a, b in zip(ours.offsets[:-1], ours.offsets[1:], strict=True)
+    ]
     params = keyword.PARAMS
     theirs = bm25s.BM25(k1=params["k1"], b=params["b"], method=params["method"])
-    theirs.index(tokens, show_progress=False)
-    for question in ("oil prices", "Yukos firm", "fell"):
+    theirs.index(Tokenized(ids=ids, vocab=ours.vocab), show_progress=False)
+    for part in ("data", "indices", "indptr"):
+        np.testing.assert_array_equal(ours.model.scores[part], theirs.scores[part])
+        assert ours.model.scores[part].dtype == theirs.scores[part].dtype
+    assert ours.model.scores["num_docs"] == theirs.scores["num_docs"] == 302
+    for question in ("oil prices", "Yukos shares", "rugby world cup"):
         words = [w for w in keyword.tokenize([question])[0] if w in ours.vocab]
-        np.testing.assert_allclose(
-            keyword.scores(ours, question), theirs.get_scores(words), rtol=1e-6
-        )
-    assert ours.tokens.dtype == np.int32 and list(ours.offsets) == [0, 3, 7, 7, 11]
+        np.testing.assert_array_equal(keyword.scores(ours, question), theirs.get_scores(words))
+    assert not keyword.scores(ours, "the")[-2:].any()
 
 
 def test_rebuild_from_stored_tokens_equals_a_fresh_build(tmp_path: Path) -> None:
