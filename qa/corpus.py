@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -487,7 +488,7 @@ def _read_json(content: str, rel: str) -> tuple[list[Article], list[Skipped]]:
 def _read_jsonl(content: str, rel: str) -> tuple[list[Article], list[Skipped]]:
     """A .jsonl file: one article object per line; blank lines are allowed."""
     articles, skipped = [], []
-    for number, line in enumerate(_normalise_newlines(content).split("\n"), start=1):
+    for number, line in enumerate(_lines(_normalise_newlines(content)), start=1):
         if not line.strip():
             continue
         try:
@@ -495,6 +496,16 @@ def _read_jsonl(content: str, rel: str) -> tuple[list[Article], list[Skipped]]:
         except _Unreadable as error:
             skipped.append(Skipped(rel, f"line {number}: {error}"))
     return articles, skipped
+
+
+def _lines(text: str) -> Iterator[str]:
+    """`text.split("\n")`, a line at a time: a large .jsonl file is not held twice."""
+    start = 0
+    while start <= len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        yield text[start:end]
+        start = end + 1
 
 
 def _article_from_line(line: str, default_id: str, rel: str) -> Article:

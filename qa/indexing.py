@@ -711,8 +711,8 @@ def _assemble(
     vectors = store.scratch_file(tmp, len(rows.chunks), dim, "chunk-vectors.npy")
     cached = np.array([-1 if r is None else r for r in rows.cached], dtype=np.int64)
     fresh = np.array([-1 if k is None else k for k in rows.embedded], dtype=np.int64)
-    for start in range(0, len(vectors), ann.BLOCK):
-        block = slice(start, start + ann.BLOCK)
+    for start in range(0, len(vectors), _COPY_ROWS):  # a copy of 12 MB at a time
+        block = slice(start, start + _COPY_ROWS)
         old, new_rows = cached[block], fresh[block]
         if previous is not None and (old >= 0).any():
             vectors[block][old >= 0] = previous.data.vectors[old[old >= 0]]
@@ -734,6 +734,9 @@ def _assemble(
         sentences[at : at + len(rows_of_chunk)] = rows_of_chunk
         at += len(rows_of_chunk)
     return vectors, sentences
+
+
+_COPY_ROWS = 8192  # chunk vectors copied into row order at a time
 
 
 def text_hash(text: str, spans: list[tuple[int, int]]) -> str:
