@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import blingfire
 
+from qa.lazy import LazySequence
+
 TokenCounter = Callable[[list[str]], list[int]]
 """Token counts of each string (no special tokens). Called with many strings at once."""
 
@@ -271,7 +273,7 @@ def chunk_article(
     return chunk_articles([(article_id, text)], count_tokens, max_tokens, overlap)
 
 
-class PackedChunks(Sequence[Chunk]):
+class PackedChunks(LazySequence[Chunk]):
     """Many articles' chunks kept as numbers, each made into a `Chunk` when asked for.
 
     A build holds every chunk of the corpus until it writes them; as `Chunk` objects that is
@@ -310,12 +312,7 @@ class PackedChunks(Sequence[Chunk]):
     def __len__(self) -> int:
         return len(self._article)
 
-    def __getitem__(self, k):  # type: ignore[override]
-        if isinstance(k, slice):
-            return [self[i] for i in range(*k.indices(len(self)))]
-        if not -len(self) <= k < len(self):
-            raise IndexError(k)
-        k %= len(self)
+    def _item(self, k: int) -> Chunk:
         a, n = self._article[k], self._number[k]
         start, end = self._start[k], self._end[k]
         flat = self._spans[self._first[k] : self._first[k + 1]]

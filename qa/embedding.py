@@ -29,6 +29,7 @@ import numpy as np
 
 from qa.config import DEFAULT_MODEL
 from qa.errors import ModelUnavailable, UsageError
+from qa.lazy import LazySequence
 
 Span = tuple[int, int]
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -262,7 +263,7 @@ def span_views(
     return SpanRows(out, ends)
 
 
-class SpanRows(Sequence[np.ndarray]):
+class SpanRows(LazySequence[np.ndarray]):
     """Per document, a view of the rows of `out` for its spans, made when asked for: held for
     every chunk of a large build at once, views cost some 300 bytes each."""
 
@@ -272,12 +273,7 @@ class SpanRows(Sequence[np.ndarray]):
     def __len__(self) -> int:
         return len(self.ends)
 
-    def __getitem__(self, i):  # type: ignore[override]
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        if not -len(self) <= i < len(self):
-            raise IndexError(i)
-        i %= len(self)
+    def _item(self, i: int) -> np.ndarray:
         return self.out[int(self.ends[i - 1]) if i else 0 : int(self.ends[i])]
 
 

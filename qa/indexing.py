@@ -32,6 +32,7 @@ from qa.config import Settings
 from qa.corpus import Article, CorpusRead, Renamed, Skipped, read_corpus, read_file
 from qa.embedding import DocumentVectors, Embedder, Span
 from qa.errors import IndexCorrupt, IndexMismatch, IndexMissing, QAError, UsageError
+from qa.lazy import LazySequence
 
 # stage name, items done, items in the stage
 Progress = Callable[[str, int, int], None]
@@ -320,7 +321,7 @@ class _Rows:
         return _RowChunks(self)
 
 
-class _RowChunks(Sequence[Chunk]):
+class _RowChunks(LazySequence[Chunk]):
     """The rows' chunks, each fetched from its source when asked for: a build never holds
     them all as objects (the previous generation's come from its `chunks.sqlite`)."""
 
@@ -330,9 +331,7 @@ class _RowChunks(Sequence[Chunk]):
     def __len__(self) -> int:
         return len(self.rows.hashes)
 
-    def __getitem__(self, i):  # type: ignore[override]
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
+    def _item(self, i: int) -> Chunk:
         made = self.rows.made[i]
         return self.rows.new[made] if made is not None else self.rows.old[self.rows.kept[i]]
 
@@ -756,7 +755,7 @@ def embed_input(article: Article, chunk: Chunk, prefix: str) -> tuple[str, list[
     return prefix + chunk.text, [(s + shift, e + shift) for s, e in chunk.sentences]
 
 
-class ModelInputs(Sequence[str]):
+class ModelInputs(LazySequence[str]):
     """What the model reads for each chunk (`embed_input`), made when asked for: a build holds
     the chunks and one headline line per article, never the corpus's text a second time.
     `spans[k]` are input k's sentence spans, likewise made when asked for."""
@@ -769,9 +768,7 @@ class ModelInputs(Sequence[str]):
     def __len__(self) -> int:
         return len(self.chunks)
 
-    def __getitem__(self, k):  # type: ignore[override]
-        if isinstance(k, slice):
-            return [self[i] for i in range(*k.indices(len(self)))]
+    def _item(self, k: int) -> str:
         return self.prefixes[k] + self.chunks[k].text
 
     def select(self, picks: Sequence[int]) -> ModelInputs:
@@ -779,7 +776,7 @@ class ModelInputs(Sequence[str]):
         return ModelInputs(_Picked(self.chunks, picks), _Picked(self.prefixes, picks))
 
 
-class _Picked(Sequence):
+class _Picked(LazySequence):
     """`items[picks[i]]` for each i, without copying the items."""
 
     def __init__(self, items: Sequence, picks: Sequence[int]) -> None:
@@ -788,22 +785,18 @@ class _Picked(Sequence):
     def __len__(self) -> int:
         return len(self.picks)
 
-    def __getitem__(self, i):  # type: ignore[override]
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
+    def _item(self, i: int) -> Any:
         return self.items[self.picks[i]]
 
 
-class _InputSpans(Sequence[list[Span]]):
+class _InputSpans(LazySequence[list[Span]]):
     def __init__(self, inputs: ModelInputs) -> None:
         self.inputs = inputs
 
     def __len__(self) -> int:
         return len(self.inputs)
 
-    def __getitem__(self, k):  # type: ignore[override]
-        if isinstance(k, slice):
-            return [self[i] for i in range(*k.indices(len(self)))]
+    def _item(self, k: int) -> list[Span]:
         chunk = self.inputs.chunks[k]
         shift = len(self.inputs.prefixes[k]) - chunk.start
         return [(s + shift, e + shift) for s, e in chunk.sentences]
