@@ -389,7 +389,7 @@ def _build(
         t = time.perf_counter()
         titles = {a.id: a.title for a in corpus.articles if a.id not in fresh.failed_ids}
         keywords = _keyword_index(
-            rows.chunks, rows.kept, titles, fresh.boilerplate, previous, report
+            rows.chunks, rows.kept, titles, fresh.boilerplate, previous, report, tmp
         )
         stages["keywords"] = time.perf_counter() - t
 
@@ -631,8 +631,10 @@ def _keyword_index(
     boilerplate: set[str],
     previous: store.LoadedIndex | None,
     report: Progress,
+    tmp: Path,
 ) -> keyword.KeywordIndex:
     """BM25 over `chunks`: chunks kept from `previous` reuse its tokens, the rest are tokenized.
+    Its arrays are written to scratch files in the temporary generation `tmp` as they are made.
 
     A kept chunk's headline is on the same side of the boilerplate rule as before (an article
     whose headline changed sides is re-chunked, so none of its chunks is kept).
@@ -652,9 +654,9 @@ def _keyword_index(
     words = keyword.each_tokenized(texts)
     each = (next(words) if r is None else r for r in rows)
     if reusable:
-        index = keyword.rebuild(previous.keyword, each)  # type: ignore[union-attr,arg-type]
+        index = keyword.rebuild(previous.keyword, each, tmp)  # type: ignore[union-attr,arg-type]
     else:
-        index = keyword.build(each)  # type: ignore[arg-type]
+        index = keyword.build(each, tmp)  # type: ignore[arg-type]
     report("keywords", len(fresh), len(fresh))
     return index
 

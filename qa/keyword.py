@@ -153,39 +153,79 @@ def each_tokenized(
         yield list(_words(text, stop))
 
 
-def build(token_lists: Iterable[list[str]]) -> KeywordIndex:
-    """A BM25 index whose row i holds `token_lists[i]`."""
+def build(token_lists: Iterable[list[str]], scratch: Path | None = None) -> KeywordIndex:
+    """A BM25 index whose row i holds `token_lists[i]`.
+
+    With `scratch` (a build's temporary generation), its token ids and matrix are written
+    there as they are made and mapped back, so a build does not hold them (`qa.store.save`
+    deletes the files once the index is saved).
+    """
     vocab: dict[str, int] = {"": 0}  # bm25s keeps an empty token for empty documents
-    flat, lengths = array("i"), array("q")  # 4 and 8 bytes a token and a row, as they come
-    for words in token_lists:
-        flat.extend(vocab.setdefault(w, len(vocab)) for w in words)
-        lengths.append(len(words))
-    return _index(np.frombuffer(flat, np.int32), np.frombuffer(lengths, np.int64), vocab)
+    rows = (array("i", [vocab.setdefault(w, len(vocab)) for w in words]) for words in token_lists)
+    flat, lengths = _flatten(rows, scratch, "bm25-tokens.i32")
+    return _index(flat, lengths, vocab, scratch)
 
 
-def rebuild(previous: KeywordIndex, rows: Iterable[int | list[str]]) -> KeywordIndex:
+def rebuild(
+    previous: KeywordIndex, rows: Iterable[int | list[str]], scratch: Path | None = None
+) -> KeywordIndex:
     """A new index from a mix of `previous` rows (an int) and freshly tokenized chunks.
 
     Reused rows are copied as token ids, so only new text is tokenized; words no chunk uses
     any more drop out of the vocabulary, which keeps scores equal to a full build's.
+    `scratch` as for `build`.
     """
     vocab = dict(previous.vocab)
-    flat, lengths = array("i"), array("q")
-    for item in rows:
+
+    def ids(item: int | list[str]) -> array | np.ndarray:
         if isinstance(item, list):
-            flat.extend(vocab.setdefault(w, len(vocab)) for w in item)
-            lengths.append(len(item))
-        else:
-            start, end = int(previous.offsets[item]), int(previous.offsets[item + 1])
-            flat.frombytes(np.asarray(previous.tokens[start:end], dtype=np.int32).tobytes())
-            lengths.append(end - start)
-    ids = np.frombuffer(flat, np.int32)
-    used = np.union1d(np.unique(ids), [0])  # keep the empty token, as `build` does
-    remap = np.zeros(len(vocab), dtype=np.int32)
-    remap[used] = np.arange(len(used), dtype=np.int32)
+            return array("i", [vocab.setdefault(w, len(vocab)) for w in item])
+        return previous.tokens[previous.offsets[item] : previous.offsets[item + 1]]
+
+    flat, lengths = _flatten((ids(item) for item in rows), scratch, "bm25-old-tokens.i32")
+    used = np.zeros(len(vocab), dtype=bool)
+    used[0] = True  # keep the empty token, as `build` does
+    for lo in range(0, len(flat), _BLOCK_TOKENS):
+        used[flat[lo : lo + _BLOCK_TOKENS]] = True
+    remap = np.cumsum(used, dtype=np.int64).astype(np.int32) - 1
     words = np.array(list(vocab), dtype=object)[used]  # dicts keep insertion order: id order
-    lengths_array = np.frombuffer(lengths, np.int64)
-    return _index(remap[ids], lengths_array, {w: i for i, w in enumerate(words)})
+    renumbered = _empty(scratch, "bm25-tokens.npy", len(flat), np.int32)
+    for lo in range(0, len(flat), _BLOCK_TOKENS):
+        renumbered[lo : lo + _BLOCK_TOKENS] = remap[flat[lo : lo + _BLOCK_TOKENS]]
+    return _index(renumbered, lengths, {w: i for i, w in enumerate(words)}, scratch)
+
+
+_BLOCK_TOKENS = 1 << 22  # token ids renumbered at a time
+
+
+def _flatten(
+    rows: Iterable[array | np.ndarray], scratch: Path | None, name: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows' int32 token ids end to end, and each row's length; with `scratch`, written
+    to the file `name` there as they come and mapped back."""
+    lengths = array("q")
+    if scratch is None:
+        flat = array("i")
+        for row in rows:
+            flat.frombytes(np.asarray(row, dtype=np.int32).tobytes())
+            lengths.append(len(row))
+        return np.frombuffer(flat, np.int32), np.frombuffer(lengths, np.int64)
+    with open(scratch / name, "wb") as f:
+        for row in rows:
+            f.write(np.asarray(row, dtype=np.int32).tobytes())
+            lengths.append(len(row))
+    total = int(sum(lengths))
+    if not total:  # an empty file cannot be mapped
+        return np.zeros(0, np.int32), np.frombuffer(lengths, np.int64)
+    flat = np.memmap(scratch / name, dtype=np.int32, mode="r", shape=(total,))
+    return flat, np.frombuffer(lengths, np.int64)
+
+
+def _empty(scratch: Path | None, name: str, n: int, dtype: Any) -> np.ndarray:
+    """An array of `n` items to fill: in memory, or a file `name` in `scratch` mapped in."""
+    if scratch is None:
+        return np.empty(n, dtype=dtype)
+    return np.lib.format.open_memmap(scratch / name, mode="w+", dtype=dtype, shape=(n,))
 
 
 def scores(index: KeywordIndex, question: str, allowed: np.ndarray | None = None) -> np.ndarray:
@@ -224,22 +264,25 @@ def load(folder: Path) -> KeywordIndex:
     return KeywordIndex(model, vocab, tokens, np.load(source / OFFSETS, mmap_mode="r"))
 
 
-def _index(flat: np.ndarray, lengths: np.ndarray, vocab: dict[str, int]) -> KeywordIndex:
+def _index(
+    flat: np.ndarray, lengths: np.ndarray, vocab: dict[str, int], scratch: Path | None
+) -> KeywordIndex:
     """BM25 over the rows `flat[offsets[i]:offsets[i + 1]]` (int32 token ids)."""
     import bm25s
 
     model = bm25s.BM25(k1=PARAMS["k1"], b=PARAMS["b"], method=PARAMS["method"])
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    flat = np.asarray(flat, dtype=np.int32)
     # what `bm25s.BM25.index` leaves, its matrix built by `_matrix`
-    model.scores = _matrix(flat, offsets, len(vocab))
+    model.scores = _matrix(flat, offsets, len(vocab), scratch)
     model.vocab_dict = vocab
     model.unique_token_ids_set = set(vocab.values())
     model.nonoccurrence_array = None  # lucene BM25 has none
     return KeywordIndex(model, vocab, flat, offsets)
 
 
-def _matrix(flat: np.ndarray, offsets: np.ndarray, n_words: int) -> dict[str, Any]:
+def _matrix(
+    flat: np.ndarray, offsets: np.ndarray, n_words: int, scratch: Path | None = None
+) -> dict[str, Any]:
     """bm25s's score matrix for lucene BM25 (CSC: a column per word, a row index per chunk).
 
     The same numbers as `bm25s.BM25.index` computes (tested bit for bit), built a block of
@@ -258,8 +301,8 @@ def _matrix(flat: np.ndarray, offsets: np.ndarray, n_words: int) -> dict[str, An
     for w in np.flatnonzero(df):  # bm25s's `_score_idf_lucene`, in Python floats as there
         idf[w] = math.log(1 + (n - int(df[w]) + 0.5) / (int(df[w]) + 0.5))
     indptr = np.concatenate([[0], np.cumsum(df)]).astype(np.int64)
-    data = np.empty(int(indptr[-1]), dtype=np.float32)
-    indices = np.empty(int(indptr[-1]), dtype=np.int32)
+    data = _empty(scratch, "bm25-data.npy", int(indptr[-1]), np.float32)
+    indices = _empty(scratch, "bm25-indices.npy", int(indptr[-1]), np.int32)
     heads = indptr[:-1].copy()  # where each column's next posting goes
     k1, b = PARAMS["k1"], PARAMS["b"]
     mean = lengths.mean() if n else 0.0

@@ -263,11 +263,11 @@ def save(
             np.save(f, sentences.astype(np.float16))
     step(4, total)
     written = [tmp / f for f in FILES]
+    if data.keyword is not None:
+        written += keyword.save(data.keyword, tmp)
     for extra in set(tmp.iterdir()) - set(written):  # a build's scratch files go
         if extra.is_file():
             extra.unlink()
-    if data.keyword is not None:
-        written += keyword.save(data.keyword, tmp)
     manifest = dict(data.manifest, generation=name, format=FORMAT_VERSION)
     manifest["files"] = {p.relative_to(tmp).as_posix(): p.stat().st_size for p in written}
     manifest["checksums"] = {p.relative_to(tmp).as_posix(): _digest(p) for p in written}

@@ -62,6 +62,27 @@ def test_bm25_matrix_built_in_blocks_is_bm25s_own_bit_for_bit(monkeypatch) -> No
     assert not keyword.scores(ours, "the")[-2:].any()
 
 
+def test_bm25_built_into_scratch_files_equals_one_built_in_memory(tmp_path: Path) -> None:
+    """A build writes the token ids and the matrix to its temporary generation as it goes;
+    the index is the same as one held in memory, built afresh or rebuilt from a previous."""
+    texts = [row["text"] for row in bbc_lines()[:60]] + [""]
+    tokens = keyword.tokenize(texts)
+    held, spilled = keyword.build(tokens), keyword.build(tokens, tmp_path)
+    assert isinstance(spilled.tokens, np.memmap) and (tmp_path / "bm25-data.npy").is_file()
+    rows = [5, 0, *tokens[40:], 3]
+    again = tmp_path / "again"
+    again.mkdir()
+    pairs = [(held, spilled), (keyword.rebuild(held, rows), keyword.rebuild(held, rows, again))]
+    for a, b in pairs:
+        np.testing.assert_array_equal(a.tokens, b.tokens)
+        np.testing.assert_array_equal(a.offsets, b.offsets)
+        assert a.vocab == b.vocab
+        for part in ("data", "indices", "indptr"):
+            np.testing.assert_array_equal(a.model.scores[part], b.model.scores[part])
+    keyword.save(spilled, tmp_path)
+    np.testing.assert_array_equal(keyword.load(tmp_path).tokens, held.tokens)
+
+
 def test_rebuild_from_stored_tokens_equals_a_fresh_build(tmp_path: Path) -> None:
     texts = ["Oil prices rose sharply.", "Yukos was sold.", "Gas and oil fell.", "Rugby news."]
     old = keyword.build(keyword.tokenize(texts))
