@@ -308,6 +308,8 @@ def _matrix(
     mean = lengths.mean() if n else 0.0
     for lo in range(0, n, _BLOCK_ROWS):
         words, rows, tf = _postings(flat, offsets, lo, min(n, lo + _BLOCK_ROWS))
+        if not len(words):  # a block of chunks without a word
+            continue
         # bm25s's `_score_tfc_robertson` with its float64 promotions, then cast to float32
         tfc = tf / (k1 * ((1 - b) + b * lengths[rows] / mean) + tf)
         firsts = np.flatnonzero(np.r_[True, words[1:] != words[:-1]])

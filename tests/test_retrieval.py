@@ -60,6 +60,8 @@ def test_bm25_matrix_built_in_blocks_is_bm25s_own_bit_for_bit(monkeypatch) -> No
         words = [w for w in keyword.tokenize([question])[0] if w in ours.vocab]
         np.testing.assert_array_equal(keyword.scores(ours, question), theirs.get_scores(words))
     assert not keyword.scores(ours, "the")[-2:].any()
+    wordless = keyword.build([[], []])  # a block without a word (stopwords only, say)
+    assert wordless.size == 2 and not keyword.scores(wordless, "oil").any()
 
 
 def test_bm25_built_into_scratch_files_equals_one_built_in_memory(tmp_path: Path) -> None:
