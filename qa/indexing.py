@@ -8,14 +8,14 @@ the story's headline (unless the headline is boilerplate, shared by many article
 generation's manifest by content hash and does only the work that changed: unchanged articles
 keep their chunks and vectors, added and changed articles are re-chunked, and only chunks whose
 model input is new are embedded. The previous generation is the vector cache: each chunk row
-carries `text_hash` (the hash of exactly what the model saw, see `text_hash`), and the cache is
-valid because an update only runs when the model and chunking equal the manifest's (otherwise
-it builds in full). Both write a new generation and hold the writer lock (see `qa.store`).
+carries `text_hash` (the hash of exactly what the model saw, see `qa.inputs.text_hash`), and
+the cache is valid because an update only runs when the model and chunking equal the
+manifest's (otherwise it builds in full). Both write a new generation and hold the writer lock
+(see `qa.store`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import time
@@ -32,6 +32,7 @@ from qa.config import Settings
 from qa.corpus import Article, CorpusRead, Renamed, Skipped, read_corpus, read_file
 from qa.embedding import DocumentVectors, Embedder, Span
 from qa.errors import IndexCorrupt, IndexMismatch, IndexMissing, QAError, UsageError
+from qa.inputs import ModelInputs, embed_input, headlines, text_hash
 from qa.lazy import LazySequence
 
 # stage name, items done, items in the stage
@@ -44,7 +45,6 @@ UNITS = {
     "keywords": "chunks",
     "writing": "files",
 }
-TITLE_TOKENS_MAX = 48  # longer headlines are not prefixed: they would crowd out the passage
 
 
 @dataclass(frozen=True)
@@ -694,7 +694,7 @@ def _cache(
         return rows, previous.data.text_hashes
     articles = previous.data.articles
     ids = list(rows)
-    heads = _prefixes([articles[i] for i in ids], embedder, boilerplate)
+    heads = headlines([articles[i] for i in ids], embedder, boilerplate)
     prefixes = dict(zip(ids, heads, strict=True))
     hashes = tuple(
         text_hash(*embed_input(articles[c.article_id], c, prefixes[c.article_id][0]))
@@ -740,85 +740,6 @@ def _assemble(
 _COPY_ROWS = 8192  # chunk vectors copied into row order at a time
 
 
-def text_hash(text: str, spans: list[tuple[int, int]]) -> str:
-    """The vector cache key: what the model reads and where its sentences are, nothing else.
-
-    Two chunks with the same hash get the same chunk and sentence vectors from the model, so
-    one can stand for the other. The model itself is not in the key: an update only reuses the
-    vectors of a generation whose manifest names the same model and chunking.
-    """
-    payload = json.dumps([text, spans], ensure_ascii=False)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
-
-
-def embed_input(article: Article, chunk: Chunk, prefix: str) -> tuple[str, list[Span]]:
-    """The text the model sees for a chunk, and its sentences' spans within that text."""
-    shift = len(prefix) - chunk.start
-    return prefix + chunk.text, [(s + shift, e + shift) for s, e in chunk.sentences]
-
-
-class ModelInputs(LazySequence[str]):
-    """What the model reads for each chunk (`embed_input`), made when asked for: a build holds
-    the chunks and one headline line per article, never the corpus's text a second time.
-    `spans[k]` are input k's sentence spans, likewise made when asked for."""
-
-    def __init__(self, chunks: Sequence[Chunk], prefixes: Sequence[str]) -> None:
-        self.chunks = chunks
-        self.prefixes = prefixes  # per chunk, its article's headline line (one shared str)
-        self.spans = _InputSpans(self)
-
-    def __len__(self) -> int:
-        return len(self.chunks)
-
-    def _item(self, k: int) -> str:
-        return self.prefixes[k] + self.chunks[k].text
-
-    def select(self, picks: Sequence[int]) -> ModelInputs:
-        """The inputs at `picks`, in that order."""
-        return ModelInputs(_Picked(self.chunks, picks), _Picked(self.prefixes, picks))
-
-
-class _Picked(LazySequence):
-    """`items[picks[i]]` for each i, without copying the items."""
-
-    def __init__(self, items: Sequence, picks: Sequence[int]) -> None:
-        self.items, self.picks = items, picks
-
-    def __len__(self) -> int:
-        return len(self.picks)
-
-    def _item(self, i: int) -> Any:
-        return self.items[self.picks[i]]
-
-
-class _InputSpans(LazySequence[list[Span]]):
-    def __init__(self, inputs: ModelInputs) -> None:
-        self.inputs = inputs
-
-    def __len__(self) -> int:
-        return len(self.inputs)
-
-    def _item(self, k: int) -> list[Span]:
-        chunk = self.inputs.chunks[k]
-        shift = len(self.inputs.prefixes[k]) - chunk.start
-        return [(s + shift, e + shift) for s, e in chunk.sentences]
-
-
-def _prefixes(
-    articles: list[Article], embedder: Embedder, boilerplate: set[str]
-) -> list[tuple[str, int]]:
-    """The headline line put before each article's chunks, and its tokens ("" and 0 when the
-    headline is empty, too long, or boilerplate: "CNN news quiz 2025-01-10: answer evidence"
-    on 800 articles would pull their vectors together and away from what each one says)."""
-    counts = embedder.count_tokens([a.title for a in articles])
-    return [
-        (f"{a.title}\n", n)
-        if 0 < n <= TITLE_TOKENS_MAX and keyword.template(a.title) not in boilerplate
-        else ("", 0)
-        for a, n in zip(articles, counts, strict=True)
-    ]
-
-
 def chunk_corpus(
     articles: list[Article], settings: Settings, embedder: Embedder, report: Progress
 ) -> tuple[PackedChunks, ModelInputs, Sequence[list[Span]]]:
@@ -843,7 +764,7 @@ def _chunk(
     heads: list[str] = []
     failed: list[Skipped] = []
     report("chunking", 0, len(articles))
-    prefixes = _prefixes(articles, embedder, boilerplate)
+    prefixes = headlines(articles, embedder, boilerplate)
     for i, (article, (prefix, n_title)) in enumerate(zip(articles, prefixes, strict=True)):
         budget = settings.chunk_tokens - 2 - n_title
         try:

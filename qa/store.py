@@ -8,7 +8,7 @@
                            manifest's `faiss`); FAISS id = row of the chunk table
         chunks.sqlite      the chunk table, one row per chunk in FAISS id order, with
                            `text_hash`: the hash of the exact model input (see
-                           `qa.indexing.text_hash`), so the vectors of this generation are the
+                           `qa.inputs.text_hash`), so the vectors of this generation are the
                            vector cache of the next update; read row by row (`qa.chunktable`).
                            A generation written before it has `chunks.jsonl` instead
         articles.jsonl     the cleaned articles (excerpts and quotes are cut from their text)

@@ -166,11 +166,12 @@ def test_model_inputs_are_each_chunks_headline_and_text(index_copy: Settings, em
     """Made when asked for, they are what `embed_input` gives: the text the model reads and
     its sentences' spans in it, for every chunk, and for a selection in its order."""
     from qa import keyword
-    from qa.indexing import _prefixes, chunk_corpus, embed_input
+    from qa.indexing import chunk_corpus
+    from qa.inputs import embed_input, headlines
 
     articles = list(_load(index_copy, embedder).data.articles.values())
     chunks, inputs, spans = chunk_corpus(articles, index_copy, embedder, lambda *a: None)
-    heads = dict(zip([a.id for a in articles], _prefixes(articles, embedder, set()), strict=True))
+    heads = dict(zip([a.id for a in articles], headlines(articles, embedder, set()), strict=True))
     by_id = {a.id: a for a in articles}
     assert len(inputs) == len(spans) == len(chunks) > 1
     assert keyword.boilerplate_templates([a.title for a in articles]) == set()
