@@ -697,8 +697,7 @@ def _cache(
     heads = headlines([articles[i] for i in ids], embedder, boilerplate)
     prefixes = dict(zip(ids, heads, strict=True))
     hashes = tuple(
-        text_hash(*embed_input(articles[c.article_id], c, prefixes[c.article_id][0]))
-        for c in previous.data.chunks
+        text_hash(*embed_input(c, prefixes[c.article_id][0])) for c in previous.data.chunks
     )
     return rows, hashes
 

@@ -32,10 +32,15 @@ def text_hash(text: str, spans: list[tuple[int, int]]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
 
-def embed_input(article: Article, chunk: Chunk, prefix: str) -> tuple[str, list[Span]]:
+def embed_input(chunk: Chunk, prefix: str) -> tuple[str, list[Span]]:
     """The text the model sees for a chunk, and its sentences' spans within that text."""
+    return prefix + chunk.text, input_spans(chunk, prefix)
+
+
+def input_spans(chunk: Chunk, prefix: str) -> list[Span]:
+    """The chunk's sentence spans within `prefix + chunk.text`."""
     shift = len(prefix) - chunk.start
-    return prefix + chunk.text, [(s + shift, e + shift) for s, e in chunk.sentences]
+    return [(s + shift, e + shift) for s, e in chunk.sentences]
 
 
 class ModelInputs(LazySequence[str]):
@@ -80,9 +85,7 @@ class _InputSpans(LazySequence[list[Span]]):
         return len(self.inputs)
 
     def _item(self, k: int) -> list[Span]:
-        chunk = self.inputs.chunks[k]
-        shift = len(self.inputs.prefixes[k]) - chunk.start
-        return [(s + shift, e + shift) for s, e in chunk.sentences]
+        return input_spans(self.inputs.chunks[k], self.inputs.prefixes[k])
 
 
 def headlines(

@@ -172,11 +172,10 @@ def test_model_inputs_are_each_chunks_headline_and_text(index_copy: Settings, em
     articles = list(_load(index_copy, embedder).data.articles.values())
     chunks, inputs, spans = chunk_corpus(articles, index_copy, embedder, lambda *a: None)
     heads = dict(zip([a.id for a in articles], headlines(articles, embedder, set()), strict=True))
-    by_id = {a.id: a for a in articles}
     assert len(inputs) == len(spans) == len(chunks) > 1
     assert keyword.boilerplate_templates([a.title for a in articles]) == set()
     for k, chunk in enumerate(chunks):
-        text, chunk_spans = embed_input(by_id[chunk.article_id], chunk, heads[chunk.article_id][0])
+        text, chunk_spans = embed_input(chunk, heads[chunk.article_id][0])
         assert (inputs[k], spans[k]) == (text, chunk_spans)
         assert [text[s:e] for s, e in chunk_spans] == [
             chunk.text[s - chunk.start : e - chunk.start] for s, e in chunk.sentences
