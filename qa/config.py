@@ -70,7 +70,12 @@ class Settings:
     mcp: bool = False
 
     def __post_init__(self) -> None:
-        """Refuse numbers no command can work with, naming the variable that set them."""
+        """Make every folder absolute, once, against the working directory the command started
+        in; refuse numbers no command can work with, naming the variable that set them."""
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, Path):
+                object.__setattr__(self, field.name, Path(os.path.abspath(value.expanduser())))
         at_least_one = (
             "top_k", "max_quotes", "batch_size", "chunk_tokens", "ef_search", "nprobe",
             "concurrency",
@@ -125,3 +130,10 @@ def _flag(raw: str) -> bool:
     if word in ("0", "false", "no", "off"):
         return False
     raise ValueError(raw)
+
+
+def shown(path: Path) -> str:
+    """A folder as the user would type it: relative to the working directory when inside it
+    (settings hold absolute paths; results files should not name this machine's folders)."""
+    here = Path.cwd()
+    return str(path.relative_to(here)) if path.is_relative_to(here) else str(path)

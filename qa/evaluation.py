@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from qa import ann, store
-from qa.config import Settings
+from qa.config import Settings, shown
 from qa.datasets import Dataset, Query, check_evidence, corpus_digest
 from qa.embedding import Embedder, resolve_precision
 from qa.errors import QAError, UsageError
@@ -628,7 +628,7 @@ def evaluate_dataset(
         result["run"] = {
             "k": k,
             "limit": limit,
-            "index": str(cached.index),
+            "index": shown(cached.index),
             "index_built_now": built,
             "index_seconds": round(build_s, 2),
             "queries_seconds": round(run_s, 2),

@@ -256,7 +256,7 @@ def save(
     _write_jsonl(tmp / "articles.jsonl", (vars(a) for a in data.articles.values()))
     step(3, total)
     sentences = data.sentence_vectors
-    if isinstance(sentences, np.memmap) and Path(str(sentences.filename)) == tmp / SENTENCES:
+    if isinstance(sentences, np.memmap) and _same_file(sentences.filename, tmp / SENTENCES):
         sentences.flush()  # written as the build went
     else:
         with open(tmp / SENTENCES, "wb") as f:
@@ -282,6 +282,12 @@ def save(
     _fsync_file(root)
     cleanup(root, keep={name})
     return root / name
+
+
+def _same_file(mapped: object, path: Path) -> bool:
+    """Whether a memmap's file is `path` (numpy keeps it absolute; `path` may be relative).
+    Reopening the mapped file for writing would truncate it under its own mapping."""
+    return mapped is not None and path.exists() and os.path.samefile(str(mapped), path)
 
 
 def cleanup(root: Path, keep: set[str]) -> None:

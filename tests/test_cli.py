@@ -164,7 +164,7 @@ def test_help_is_fast_because_nothing_heavy_is_imported() -> None:
 
 def test_settings_default_to_seeds_and_index() -> None:
     s = Settings.from_env({})
-    assert s.corpus == Path("seeds") and s.index == Path("index")
+    assert s.corpus == Path.cwd() / "seeds" and s.index == Path.cwd() / "index"
 
 
 def test_ask_takes_a_mode_and_filters(built: Path) -> None:

@@ -9,7 +9,7 @@ from qa.errors import UsageError
 def test_env_overrides_defaults() -> None:
     s = Settings.from_env({"QA_INDEX": "/tmp/x", "QA_TOP_K": "12", "QA_ABSTAIN_BELOW": "0.3"})
     assert s.index == Path("/tmp/x") and s.top_k == 12 and s.abstain_below == 0.3
-    assert s.corpus == Path("seeds") and s.port == 7860 and s.host == "127.0.0.1"
+    assert s.corpus == Path.cwd() / "seeds" and s.port == 7860 and s.host == "127.0.0.1"
 
 
 def test_flags_override_env_and_none_means_unset() -> None:
