@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import dataclasses
+import errno
 import hashlib
 import json
 import os
@@ -283,12 +284,28 @@ def _article_files(root: Path, skipped: list[Skipped]) -> list[Path]:
             rel = path.relative_to(root).as_posix()
             if not _is_utf8(rel):
                 skipped.append(Skipped(_printable(rel), "the name is not valid UTF-8: rename it"))
-            elif path.is_symlink() and not path.resolve().is_relative_to(inside):
-                reason = "a link to a file outside the corpus folder (links are followed within it)"
-                skipped.append(Skipped(rel, reason))
+            elif path.is_symlink() and (problem := _link_problem(path, inside)):
+                skipped.append(Skipped(_printable(rel), problem))
             else:
                 found.append(path)
     return sorted(found, key=lambda path: path.relative_to(root).parts)
+
+
+def _link_problem(path: Path, inside: Path) -> str | None:
+    """Why a linked file is not read, or None when it leads to a file in the corpus folder."""
+    try:
+        target = path.resolve(strict=True)
+    except FileNotFoundError:
+        return "a link to a file that does not exist"
+    except RuntimeError:  # Python 3.11 and 3.12 report a loop so
+        return "a link that loops"
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "a link that loops"
+        return f"a link that cannot be followed ({error.strerror})"
+    if not target.is_relative_to(inside):
+        return "a link to a file outside the corpus folder (links are followed within it)"
+    return None
 
 
 def _is_utf8(name: str) -> bool:

@@ -512,6 +512,18 @@ def test_links_are_followed_only_inside_the_corpus(tmp_path: Path) -> None:
     assert "linked folder" in reasons["folder-link"]
 
 
+def test_a_link_that_loops_or_leads_nowhere_is_skipped_with_the_reason(tmp_path: Path) -> None:
+    write(tmp_path, "real.txt", "Real\n\nIn the corpus.")
+    (tmp_path / "l1.txt").symlink_to("l2.txt")
+    (tmp_path / "l2.txt").symlink_to("l1.txt")
+    (tmp_path / "gone.txt").symlink_to("missing.txt")
+    got = read_corpus(tmp_path)
+    assert [a.id for a in got.articles] == ["real"]
+    reasons = {s.path: s.reason for s in got.skipped}
+    assert reasons["l1.txt"] == reasons["l2.txt"] == "a link that loops"
+    assert reasons["gone.txt"] == "a link to a file that does not exist"
+
+
 def test_an_overlong_article_is_skipped_with_the_limit(tmp_path: Path) -> None:
     from qa.corpus import MAX_ARTICLE_CHARS
 
