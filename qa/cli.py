@@ -474,7 +474,12 @@ def index_info(
 
     with user_errors():
         settings = settings_for(index=index)
-        manifest = verify_files(settings.index) if verify else read_manifest(settings.index)
+        if verify:
+            from qa.indexing import manifest_expectations
+
+            manifest = verify_files(settings.index, manifest_expectations(settings))
+        else:
+            manifest = read_manifest(settings.index)
         if as_json:
             typer.echo(json.dumps(manifest, indent=2, ensure_ascii=False))
             return
@@ -500,8 +505,8 @@ def index_info(
         note = corpus_changes(manifest).stale_note()
         typer.echo(f"{'status':>12}: {note or 'up to date with the corpus'}")
         if verify:
-            kept = "sizes and SHA-256" if manifest.get("checksums") else "sizes (no checksums kept)"
-            typer.echo(f"{'verified':>12}: {len(manifest['files'])} files match their {kept}")
+            files = len(manifest["files"])
+            typer.echo(f"{'verified':>12}: {files} files match their sizes and SHA-256; it loads")
 
 
 def _abstention_line(settings: Settings, manifest: dict) -> str:

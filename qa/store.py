@@ -191,12 +191,73 @@ def _manifest_at(root: Path, gen: Path) -> dict[str, Any]:
         raise IndexCorrupt(str(root), f"manifest.json is not valid JSON: {e}") from None
     except RecursionError:
         raise IndexCorrupt(str(root), "manifest.json is nested too deeply") from None
-    files = manifest.get("files", {}) if isinstance(manifest, dict) else None
-    if not isinstance(files, dict) or not all(
-        isinstance(k, str) and type(v) is int for k, v in files.items()
-    ):
+    if not isinstance(manifest, dict):
         raise IndexCorrupt(str(root), "manifest.json is not an index manifest")
+    for key, (needed, what, fits) in _FIELDS.items():
+        value = manifest.get(key)
+        if value is None and not needed:
+            manifest.pop(key, None)  # null reads as absent, so readers need one default
+            continue
+        if value is None or not fits(value):
+            shown = "missing" if key not in manifest else f"not {what}"
+            raise IndexCorrupt(str(root), f"manifest.json: {key!r} is {shown}")
     return manifest
+
+
+def _is_int(value: Any) -> bool:
+    return type(value) is int  # JSON true/false are not counts
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _map_of(fits: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, dict) and all(fits(x) for x in v.values())
+
+
+def _list_of(fits: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, list) and all(fits(x) for x in v)
+
+
+def _file_names(value: Any) -> bool:
+    """File sizes keyed by names inside the generation folder (never `..` or absolute)."""
+    return _map_of(_is_int)(value) and all(
+        name and not Path(name).is_absolute() and ".." not in Path(name).parts for name in value
+    )
+
+
+def _fingerprint(value: Any) -> bool:
+    return isinstance(value, dict) and _list_of(_is_str)(value.get("articles", []))
+
+
+def _faiss_spec(value: Any) -> bool:
+    if not isinstance(value, dict) or value.get("kind") not in ann.KINDS[1:]:
+        return False
+    return set(value) <= {"kind", "m", "ef_construction", "nlist"} and all(
+        _is_int(v) and v > 0 for k, v in value.items() if k != "kind"
+    )
+
+
+# What each manifest field must be, so that every reader (`qa index info`, verify, load) may use
+# it as it finds it: (needed, what it is, test). Optional fields may be absent or null.
+_FIELDS: dict[str, tuple[bool, str, Callable[[Any], bool]]] = {
+    "format": (True, "a number", _is_int),
+    "model": (True, "a model name", _is_str),
+    "dimension": (True, "a number", lambda v: _is_int(v) and v > 0),
+    "chunking": (True, "an object", lambda v: isinstance(v, dict)),
+    "files": (True, "an object of file sizes", _file_names),
+    "counts": (True, "an object of counts", _map_of(_is_int)),
+    "checksums": (False, "an object of SHA-256 digests", _map_of(_is_str)),
+    "articles": (False, "an object of article hashes", _map_of(_is_str)),
+    "corpus_files": (False, "an object of file fingerprints", _map_of(_fingerprint)),
+    "faiss": (False, "a FAISS index description", _faiss_spec),
+    "keyword": (False, "an object", lambda v: isinstance(v, dict)),
+    "calibration": (False, "an object", lambda v: isinstance(v, dict)),
+    "boilerplate_headlines": (False, "a list of headlines", _list_of(_is_str)),
+    "max_seq_length": (False, "a number", _is_int),
+    **{key: (False, "text", _is_str) for key in ("corpus", "built_at", "generation", "precision")},
+}
 
 
 def start(root: Path) -> Path:
@@ -321,6 +382,9 @@ def load(root: Path, expect: dict[str, Any]) -> LoadedIndex:
         if manifest.get(key) != want:
             raise IndexMismatch(str(root), f"{key} is {manifest.get(key)!r}, need {want!r}")
     check_files(root, gen, manifest)
+    unlisted = sorted(_generation_files(gen) - set(manifest["files"]))
+    if unlisted:
+        raise IndexCorrupt(str(root), f"{unlisted[0]} is not in the manifest")
     try:
         index = ann.read(gen / "vectors.faiss")
         if (gen / chunktable.FILE).is_file():
@@ -344,6 +408,10 @@ def load(root: Path, expect: dict[str, Any]) -> LoadedIndex:
         raise IndexCorrupt(str(root), "sentence vectors do not match the chunk table")
     if keywords is not None and keywords.size != len(chunks):
         raise IndexCorrupt(str(root), "the keyword index does not match the chunk table")
+    width = sentence_vectors.shape[1] if sentence_vectors.ndim == 2 else -1
+    if index.d != manifest["dimension"] or width != manifest["dimension"]:
+        detail = f"vectors of {index.d} numbers, the manifest says {manifest['dimension']}"
+        raise IndexCorrupt(str(root), detail)
     vectors = ann.rows_of(index)  # a view into the index where it can be (no second copy)
     hashes = hashes if all(hashes) else ()
     data = IndexData(manifest, articles, chunks, vectors, sentence_vectors, hashes, keywords)
@@ -371,15 +439,22 @@ def check_files(root: Path, gen: Path, manifest: dict[str, Any]) -> None:
             raise IndexCorrupt(str(root), f"{name} does not match its checksum")
 
 
-def verify(root: Path) -> dict[str, Any]:
-    """Check the current generation's files against its manifest (`qa index info --verify`);
-    returns the manifest, or raises `IndexCorrupt`."""
-    gen = current_generation(root)
-    if gen is None:
-        raise IndexMissing(str(root))
-    manifest = _manifest_at(root, gen)
-    check_files(root, gen, manifest)
+def verify(root: Path, expect: dict[str, Any]) -> dict[str, Any]:
+    """`qa index info --verify`: everything `load` checks, and a checksum for every file (an
+    index that keeps none could be damaged unseen); returns the manifest or raises."""
+    manifest = load(root, expect).data.manifest
+    unchecked = sorted(set(manifest["files"]) - set(manifest.get("checksums") or {}))
+    if unchecked:
+        raise IndexCorrupt(
+            str(root), f"no checksum is kept for {unchecked[0]}: it cannot be checked"
+        )
     return manifest
+
+
+def _generation_files(gen: Path) -> set[str]:
+    """Every file of a generation but its manifest, as the manifest names them."""
+    found = {p.relative_to(gen).as_posix() for p in gen.rglob("*") if not p.is_dir()}
+    return found - {"manifest.json"}
 
 
 def _digest(path: Path) -> str:

@@ -10,6 +10,9 @@ import socket
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from qa.cli import app
@@ -152,6 +155,108 @@ def test_a_damaged_manifest_is_reported_and_updated_in_full(
     updated = _invoke("index", "update", "--corpus", str(SEEDS), "--index", str(seed_copy))
     assert updated.exit_code == 0, updated.output
     assert _invoke("ask", "--index", str(seed_copy), "How many were detained?").exit_code == 0
+
+
+FIELD_DAMAGE = {
+    "an empty object": ({}, "'format' is missing"),
+    "faiss a list": ({"faiss": [1]}, "'faiss' is not"),
+    "counts text": ({"counts": "x"}, "'counts' is not"),
+    "chunking text": ({"chunking": "x"}, "'chunking' is not"),
+    "a file outside": ({"files": {"../../etc/passwd": 1}}, "'files' is not"),
+}
+
+
+def _rewrite_manifest(index: Path, fields: dict) -> None:
+    """Set fields of the current manifest; an empty `fields` empties the whole manifest."""
+    gen = index / (index / "CURRENT").read_text().strip()
+    manifest = json.loads((gen / "manifest.json").read_text()) if fields else {}
+    (gen / "manifest.json").write_text(json.dumps(manifest | fields))
+
+
+@pytest.mark.parametrize("damage", FIELD_DAMAGE, ids=list(FIELD_DAMAGE))
+def test_manifest_fields_of_the_wrong_kind_are_named_by_every_command(
+    seed_copy: Path, damage: str
+) -> None:
+    change, named = FIELD_DAMAGE[damage]
+    _rewrite_manifest(seed_copy, change)
+    for command in (["index", "info"], ["index", "info", "--verify"], ["ask", "Who?"]):
+        _clean_failure(_invoke(*command, "--index", str(seed_copy)), 1, named, "qa index build")
+
+
+@pytest.mark.parametrize(
+    ("replace", "named"),
+    [
+        ({"model": "another-model"}, "model is 'another-model'"),
+        ({"dimension": 512}, "manifest says 512"),
+        ({"checksums": {}}, "no checksum is kept"),
+    ],
+)
+def test_verify_refuses_what_load_refuses_or_cannot_check(
+    seed_copy: Path, replace: dict, named: str
+) -> None:
+    _rewrite_manifest(seed_copy, replace)
+    verified = _invoke("index", "info", "--verify", "--index", str(seed_copy))
+    _clean_failure(verified, 1, named, "qa index build")
+
+
+def test_an_emptied_file_list_with_garbled_vectors_is_refused(seed_copy: Path) -> None:
+    """With nothing listed there is nothing to check against: both refuse, neither answers."""
+    _rewrite_manifest(seed_copy, {"files": {}, "checksums": {}})
+    gen = seed_copy / (seed_copy / "CURRENT").read_text().strip()
+    _damage(gen / "sentences.npy", "same-size garbage")
+    for command in (["index", "info", "--verify"], ["ask", "How many were detained?"]):
+        _clean_failure(_invoke(*command, "--index", str(seed_copy)), 1, "not in the manifest")
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),  # fmt: skip
+    max_leaves=8,
+)
+
+
+def test_any_json_in_any_manifest_field_gets_a_message_never_a_traceback(
+    seed_settings: Settings,
+) -> None:
+    """`qa index info`, `--verify` and load, over a manifest with one field (or a nested part of
+    one) replaced by any JSON value: each answers, or refuses with one line naming the fix."""
+    import tempfile
+
+    from qa import store
+    from qa.errors import QAError
+    from qa.indexing import manifest_expectations
+
+    with tempfile.TemporaryDirectory() as tmp:
+        index = Path(tmp) / "index"
+        shutil.copytree(seed_settings.index, index)
+        gen = index / (index / "CURRENT").read_text().strip()
+        sound = json.loads((gen / "manifest.json").read_text())
+        expect = manifest_expectations(seed_settings)
+
+        @hypothesis_settings(max_examples=120, deadline=None)
+        @given(field=st.sampled_from(sorted(sound) + ["unknown"]), nested=st.booleans(), value=JSON)
+        def check(field: str, nested: bool, value: object) -> None:
+            manifest = json.loads(json.dumps(sound))
+            inner = manifest.get(field)
+            if nested and isinstance(inner, dict) and inner:
+                inner[sorted(inner)[0]] = value
+            else:
+                manifest[field] = value
+            (gen / "manifest.json").write_text(json.dumps(manifest))
+            for command in (["index", "info"], ["index", "info", "--verify"]):
+                result = _invoke(*command, "--index", str(index))
+                assert result.exit_code in (0, 1), result.output
+                assert result.exception is None or isinstance(result.exception, SystemExit)
+                if result.exit_code:
+                    assert result.output.startswith("error: ") and "qa index" in result.output
+            try:
+                store.load(index, expect)
+            except QAError as error:
+                assert "qa index build" in str(error)
+
+        check()
 
 
 def test_a_running_engine_keeps_answering_when_current_goes_bad(seed_copy: Path, embedder) -> None:
