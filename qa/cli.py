@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -147,7 +147,7 @@ def ask(
             _answer(engine, question, (), k, mode, filters, as_json, trace, first=True)
             return
         bad = 0
-        for n, line in enumerate(_stdin_questions(), start=1):
+        for n, line in enumerate(_stdin_lines(), start=1):
             text = None
             try:  # in a batch, a bad line is answered with its error and the batch goes on
                 if isinstance(line, UsageError):
@@ -231,39 +231,33 @@ def _answer(
     return answer
 
 
-def _stdin_questions() -> Iterator[str | UsageError]:
-    """Standard input's non-blank lines, read as bytes so that one that is not UTF-8 comes
-    back as its error (in its place) instead of ending the batch."""
+def _stdin_lines() -> Iterator[str | UsageError]:
+    """Every line of standard input, in place so that errors name the line a user sees; one
+    that is blank or not UTF-8 comes back as its error instead of ending the batch."""
     for raw in sys.stdin.buffer:
         try:
             line = raw.decode("utf-8-sig").strip()
         except UnicodeDecodeError as error:
             yield UsageError(f"not valid UTF-8 (byte 0x{raw[error.start]:02x}): fix its encoding")
             continue
-        if line:
-            yield line
+        yield line or UsageError("the line is blank: write one question per line")
 
 
-def _batch_item(line: str) -> tuple[str, list[str]]:
-    """A batch line: a plain question, or `{"question": ..., "history": [...]}`."""
+def _batch_item(line: str) -> tuple[Any, Any]:
+    """A batch line: a plain question, or `{"question": ..., "history": [...]}` (what is in
+    them is checked by the engine, which names a bad history item by its place)."""
     if not line.startswith("{"):
         return line, []
     try:
         item = json.loads(line)
     except (ValueError, RecursionError):
         item = None
-    history = item.get("history", []) if isinstance(item, dict) else None
-    if (
-        not isinstance(item, dict)
-        or not isinstance(item.get("question"), str)
-        or not isinstance(history, list)
-        or not all(isinstance(h, str) for h in history)
-    ):
+    if not isinstance(item, dict) or "question" not in item:
         raise UsageError(
             'a line starting with "{" must be {"question": "...", "history": ["earlier '
             'question", ...]} (history optional, oldest first)'
         )
-    return item["question"], history
+    return item["question"], item.get("history", [])
 
 
 def _trace_text(answer: Answer) -> str:

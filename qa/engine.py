@@ -8,6 +8,7 @@ a running chat follows `qa index update` without a restart. Readers never take t
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -128,7 +129,7 @@ class Engine:
         k: int | None = None,
         mode: str | None = None,
         filters: Filters = NO_FILTERS,
-        history: Sequence[str] = (),
+        history: Sequence[object] = (),
     ) -> Answer:
         """Retrieve, score sentences and compose; timings in milliseconds ride along.
 
@@ -136,7 +137,7 @@ class Engine:
         retrieved for as the question it stands for (`qa.followup`; `Answer.query` says what
         that was), its sentences scored against the question as asked."""
         question = checked_question(question)
-        history = [checked_question(h) for h in history]
+        history = checked_history(history)
         query_text = followup.rewrite(question, history)
         index, query, hits, timings = self._retrieve(query_text, k, mode, filters)
         condensed: dict | None = None
@@ -236,23 +237,43 @@ class Engine:
 MAX_QUESTION_CHARS = 2_000
 
 
-def checked_question(question: str) -> str:
-    """The question stripped, or a UsageError saying what is wrong with it."""
-    question = question.strip()
+# Terminal escape sequences (colours, cursor moves) and the characters that reorder or hide
+# text; what is left of the control characters becomes a space.
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]+")
+
+
+def checked_question(question: object, what: str = "The question") -> str:
+    """The question as text a reader can see (escape sequences and control characters
+    removed, spaces trimmed), or a UsageError saying what is wrong with `what`."""
+    if not isinstance(question, str):
+        raise UsageError(f"{what} is not text: send each question as a string.")
+    question = " ".join(_CONTROLS.sub(" ", _ESCAPES.sub("", question)).split())
     if not question:
-        raise UsageError("The question is empty: type a question about the articles.")
+        raise UsageError(f"{what} is empty: type a question about the articles.")
     if len(question) > MAX_QUESTION_CHARS:
         raise UsageError(
-            f"The question is {len(question):,} characters long, over the limit of "
+            f"{what} is {len(question):,} characters long, over the limit of "
             f"{MAX_QUESTION_CHARS:,}: ask it in fewer words."
         )
     try:
         question.encode("utf-8")
     except UnicodeEncodeError:  # bytes that were not UTF-8, passed on as surrogate escapes
         raise UsageError(
-            "The question is not valid UTF-8 text: retype it or fix its encoding."
+            f"{what} is not valid UTF-8 text: retype it or fix its encoding."
         ) from None
     return question
+
+
+def checked_history(history: object) -> list[str]:
+    """The earlier questions a follow-up is read with: each checked, a bad one named by its
+    place; only the last `followup.MAX_TURNS` are kept (the window every reader of history
+    uses)."""
+    if isinstance(history, str) or not isinstance(history, Sequence):
+        raise UsageError("The history is not a list: send the earlier questions as a list.")
+    n = len(history)
+    checked = [checked_question(h, f"History item {i} of {n}") for i, h in enumerate(history, 1)]
+    return checked[-followup.MAX_TURNS :]
 
 
 def _searching(index: store.LoadedIndex, settings: Settings) -> store.LoadedIndex:

@@ -11,8 +11,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from qa.engine import checked_question
-from qa.errors import QAError
+from qa.engine import checked_history, checked_question
+from qa.errors import QAError, UsageError
 
 SEARCH_MAX = 50
 
@@ -32,11 +32,11 @@ def make_tools(engine: Any) -> tuple[Callable[[str, str], str], Callable[[str, i
             history: the earlier questions, a JSON list oldest first ("[]": none).
         """
         try:
-            earlier = _history(history)
             question = checked_question(question)
+            earlier = checked_history(_history(history))
             return json.dumps(engine.ask(question, history=earlier).to_json(), ensure_ascii=False)
         except QAError as error:
-            return json.dumps({"question": question, "error": str(error)}, ensure_ascii=False)
+            return json.dumps({"question": _shown(question), "error": str(error)})
 
     def search(query: str, k: int = 5) -> str:
         """Find the passages of the news articles closest to a query, best first.
@@ -49,12 +49,11 @@ def make_tools(engine: Any) -> tuple[Callable[[str, str], str], Callable[[str, i
             k: how many passages to return (1 to 50).
         """
         try:
-            query = checked_question(query)
-            if not 1 <= int(k) <= SEARCH_MAX:
-                raise QAError(f"k={k} is out of range: ask for 1 to {SEARCH_MAX} passages.")
-            _, hits = engine.search(query, k=int(k))
+            query = checked_question(query, "The query")
+            k = _passages(k)
+            _, hits = engine.search(query, k=k)
         except QAError as error:
-            return json.dumps({"query": query, "error": str(error)}, ensure_ascii=False)
+            return json.dumps({"query": _shown(query), "error": str(error)})
         articles = engine.index.data.articles
         return json.dumps(
             [
@@ -75,11 +74,31 @@ def make_tools(engine: Any) -> tuple[Callable[[str, str], str], Callable[[str, i
     return ask, search
 
 
-def _history(raw: str) -> list[str]:
+def _history(raw: object) -> object:
+    """The history argument: a JSON list in a string (as MCP clients send it) or a list."""
+    if not isinstance(raw, str):
+        return raw
     try:
-        found = json.loads(raw or "[]")
-    except ValueError:
-        found = None
-    if not isinstance(found, list) or not all(isinstance(q, str) for q in found):
-        raise QAError('history must be a JSON list of earlier questions, e.g. ["Who is X?"].')
-    return found
+        return json.loads(raw or "[]")
+    except (ValueError, RecursionError):
+        raise UsageError(
+            'history must be a JSON list of earlier questions, e.g. ["Who is X?"].'
+        ) from None
+
+
+def _passages(k: object) -> int:
+    """`k` as a whole number of passages from 1 to `SEARCH_MAX`, whatever a client sent."""
+    if isinstance(k, str) and k.strip().isdigit():
+        k = int(k)
+    if isinstance(k, float) and k.is_integer():
+        k = int(k)
+    if type(k) is not int or not 1 <= k <= SEARCH_MAX:
+        raise UsageError(f"k={_shown(k)} is not a number of passages: ask for 1 to {SEARCH_MAX}.")
+    return k
+
+
+def _shown(value: object) -> str | None:
+    """A value a client sent, short enough to echo back in an error."""
+    if value is None or isinstance(value, str) and len(value) <= 200:
+        return value
+    return repr(value)[:200]

@@ -81,6 +81,75 @@ def test_a_bad_line_in_a_batch_gets_its_error_and_the_batch_goes_on(
     assert "2 of the batch's lines" in result.stderr
 
 
+def test_batch_errors_name_the_physical_line_and_blank_lines_get_one(
+    seed_copy: Path, fast_model
+) -> None:
+    lines = b"\n\n" + b"q" * 3000 + b"\n   \nHow many people were detained?\n"
+    lines += json.dumps({"question": "How old is he?", "history": ["Who is Tokayev?", 7]}).encode()
+    result = _invoke("ask", "--json", "--index", str(seed_copy), "-", stdin=lines)
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r.get("line") for r in rows] == [1, 2, 3, 4, None, 6]
+    assert "blank" in rows[0]["error"] and "blank" in rows[3]["error"]
+    assert "over the limit" in rows[2]["error"]
+    assert rows[5]["error"].startswith("History item 2 of 2 is not text")
+
+
+@pytest.mark.parametrize(
+    ("question", "error"),
+    [("\x01\x02\x03", "is empty"), ("\x00\x00\x00", "is empty"), ("\x1b[31m\x1b[0m", "is empty")],
+)
+def test_a_question_of_control_characters_is_empty(seed_engine, question: str, error: str) -> None:
+    with pytest.raises(UsageError, match=error):
+        seed_engine.ask(question)
+
+
+def test_escape_sequences_never_reach_the_query_or_the_terminal(
+    seed_copy: Path, fast_model
+) -> None:
+    asked = "\x1b[31mHow many people\x1b[0m were\x07 detained?\u202e"
+    result = _invoke("ask", "--json", "--index", str(seed_copy), asked)
+    row = json.loads(result.stdout)
+    assert row["question"] == row["query"] == "How many people were detained?"
+    shown = _invoke("ask", "--index", str(seed_copy), asked).output
+    assert "\x1b" not in shown and "\x07" not in shown and "4,000" in shown
+
+
+@pytest.mark.parametrize(
+    ("history", "error"),
+    [
+        (["Who is Tokayev?", "x" * 1_000_000], "History item 2 of 2 is 1,000,000 characters"),
+        (["Who is \udcff?"], "History item 1 of 1 is not valid UTF-8"),
+        (["Who?"] * 199 + [""], "History item 200 of 200 is empty"),
+        ("Who is Tokayev?", "The history is not a list"),
+    ],
+)
+def test_a_bad_history_item_is_named_by_its_place(seed_engine, history, error: str) -> None:
+    with pytest.raises(UsageError, match=error):
+        seed_engine.ask("How old is he?", history=history)
+
+
+def test_a_long_history_is_read_through_its_last_turns(seed_engine) -> None:
+    long = seed_engine.ask("How old is he?", history=["Who is Putin?"] * 196 + ["Who is Tokayev?"])
+    short = seed_engine.ask("How old is he?", history=["Who is Tokayev?"])
+    assert long.query == short.query and "Tokayev" in long.query
+
+
+def test_mcp_tools_answer_any_argument_with_a_message(seed_engine) -> None:
+    from qa.tools import make_tools
+
+    ask, search = make_tools(seed_engine)
+    deep = "[" * 100_000 + "]" * 100_000
+    assert "history must be a JSON list" in json.loads(ask("How old is he?", deep))["error"]
+    many = json.dumps(["Who is Tokayev?"] * 200)
+    assert "Tokayev" in json.loads(ask("How old is he?", many))["query"]
+    named = json.loads(ask("How old is he?", json.dumps(["Who?", "x" * 5000])))["error"]
+    assert named.startswith("History item 2 of 2 is 5,000 characters long")
+    for k in ("abc", float("inf"), float("nan"), [1], 0, 51, "2.5", True, None):
+        assert "ask for 1 to 50" in json.loads(search("Tokayev", k))["error"], k
+    assert len(json.loads(search("Tokayev", "3"))) == 3
+    assert len(json.loads(search("Tokayev", 2.0))) == 2
+
+
 @pytest.mark.parametrize(
     ("variable", "value"),
     [("QA_TOP_K", "0"), ("QA_TOP_K", "-3"), ("QA_MAX_QUOTES", "0"), ("QA_PORT", "70000")],
@@ -464,12 +533,15 @@ def test_a_login_guards_the_chat_and_its_api(seed_copy: Path, tmp_path: Path) ->
         assert status("/gradio_api/login_check")[0] == 401
         assert status("/config")[0] == 401  # the app's description, behind the login too
         assert status("/gradio_api/info")[0] == 401  # and the API
+        for route in ("/gradio_api/cancel", "/gradio_api/reset"):  # Gradio leaves these open
+            assert status(route, {"event_id": "x", "session_hash": "y", "fn_index": 0})[0] == 401
         assert status("/login", {"username": "ann", "password": "wrong"})[0] >= 400
         code, cookie = status("/login", {"username": "ann", "password": "s3cret"})
         assert code == 200 and "access-token" in cookie
         assert status("/gradio_api/login_check", cookie=cookie)[0] == 200
         assert status("/config", cookie=cookie)[0] == 200
         assert status("/gradio_api/info", cookie=cookie)[0] == 200
+        assert status("/gradio_api/reset", {"event_id": "x"}, cookie=cookie)[0] != 401
     finally:
         proc.terminate()
         proc.wait(timeout=15)
