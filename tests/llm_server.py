@@ -4,7 +4,8 @@
 
 The request's "model" picks the script: good, partly (one good sentence, one made up),
 made-up-citation, unsupported, uncited, garbage, not-found, slow (answers after 5 s), error
-(HTTP 500), not-json. A good answer is the first sentence of excerpt [1], cited. Asked to
+(HTTP 500), not-json, trickle (headers, then a byte every 0.5 s for a minute), huge (20 MB).
+A good answer is the first sentence of excerpt [1], cited. Asked to
 condense a follow-up (the system prompt starts "Rewrite"), it answers with the last question
 and the first earlier one, or with garbage for the garbage model.
 """
@@ -64,10 +65,29 @@ class Handler(BaseHTTPRequestHandler):
             return
         if model == "slow":
             time.sleep(5)
+        if model in ("trickle", "huge"):
+            self._misbehave(model)
+            return
         if body["messages"][0]["content"].startswith("Rewrite"):  # condense a follow-up
             self._send(200, json.dumps(_completion(condensed(model, prompt))).encode())
             return
         self._send(200, json.dumps(_completion(reply(model, prompt))).encode())
+
+    def _misbehave(self, model: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        try:
+            if model == "huge":
+                self.wfile.write(b'{"choices": [{"message": {"content": "' + b"a" * 20_000_000)
+                self.wfile.write(b'"}}]}')
+                return
+            for _ in range(120):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(0.5)
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the client gave up, as it should
 
     def _send(self, status: int, data: bytes) -> None:
         self.send_response(status)

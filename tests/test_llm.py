@@ -119,6 +119,8 @@ def test_an_unsupported_sentence_is_left_out_and_the_answer_says_so(
         ("slow", "no answer from"),
         ("error", "HTTP 500"),
         ("not-json", "not a completion"),
+        ("trickle", "no answer from"),
+        ("huge", "sent more than 262,144 bytes"),
     ],
 )
 def test_a_bad_completion_falls_back_to_the_extractive_answer(
@@ -129,6 +131,14 @@ def test_a_bad_completion_falls_back_to_the_extractive_answer(
     assert answer.mode == "extractive" and answer.text == extractive.text
     assert says in answer.notes[0] and "This is the extractive answer" in answer.notes[0]
     assert "[7]" not in answer.text
+
+
+def test_the_whole_call_ends_within_the_timeout_whatever_the_server_does(server: str) -> None:
+    generate = llm.openai_compatible(server, "trickle", "", timeout=1.5)
+    started = time.monotonic()
+    with pytest.raises(llm.LLMUnavailable, match="within 1.5 s"):
+        generate([{"role": "user", "content": "Who?"}])
+    assert time.monotonic() - started < 2.5
 
 
 def test_a_follow_up_is_condensed_by_the_model_when_that_retrieves_as_well(
