@@ -77,11 +77,12 @@ def test_text_output_is_readable(built: Path) -> None:
 def test_batch_reads_stdin_and_answers_in_order(built: Path) -> None:
     questions = ["When was the CSTO founded?", "", "What is the capital of Australia?"]
     result = _ask(built, "--json", "-", stdin="\n".join(questions) + "\n")
-    assert result.exit_code == 0, result.output
-    lines = [json.loads(line) for line in result.output.splitlines()]
-    assert [o["question"] for o in lines] == [questions[0], questions[2]]
-    assert "1999" in lines[0]["answer"] and lines[1]["abstained"]
-    for obj in lines:
+    assert result.exit_code == 2, result.output  # the blank line is an error of its own
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["question"] for o in lines] == [questions[0], None, questions[2]]
+    assert lines[1]["line"] == 2 and "blank" in lines[1]["error"]
+    assert "1999" in lines[0]["answer"] and lines[2]["abstained"]
+    for obj in (lines[0], lines[2]):
         _check_contract(obj, obj["question"])
 
 

@@ -116,7 +116,8 @@ def test_a_batch_line_may_carry_its_history(seed_settings: Settings) -> None:
     assert out[0]["query"].startswith("How old is he? Tokayev")
     assert out[1]["query"] == "How old is he?"
     assert [o.get("line") for o in out[2:]] == [3, 4]
-    assert all('"history"' in o["error"] for o in out[2:])
+    assert out[2]["error"].startswith("The history is not a list")
+    assert '"history"' in out[3]["error"]
 
 
 def test_trace_shows_the_scores_behind_the_answer(seed_settings: Settings) -> None:

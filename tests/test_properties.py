@@ -4,6 +4,7 @@ contract. They look for the next hostile input, not at one we already know."""
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 from pathlib import Path
@@ -95,3 +96,43 @@ def test_any_question_gets_a_contract_answer_or_a_usage_error(seed_engine, quest
     assert markers == {c.n for c in answer.citations}
     for c in answer.citations:
         assert c.quote in c.excerpt and c.excerpt in article.text
+
+
+JSON_VALUE = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=3),
+    max_leaves=10,
+)
+BATCH_LINE = TEXT.map(lambda t: t.replace("\n", " ").replace("\r", " ")) | st.fixed_dictionaries(
+    {"question": TEXT | JSON_VALUE},
+    optional={"history": st.lists(TEXT, max_size=6) | JSON_VALUE},
+).map(lambda item: json.dumps(item))
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(lines=st.lists(BATCH_LINE, min_size=1, max_size=6))
+def test_any_batch_line_with_history_gets_one_answer_or_one_error(
+    seed_settings, embedder, monkeypatch, lines: list[str]
+) -> None:
+    """`qa ask --json -` over lines of any text or any {"question", "history"} JSON: one
+    output line per input line, in order, each an answer or an error naming its line."""
+    from typer.testing import CliRunner
+
+    from qa.cli import app
+    from qa.embedding import Embedder
+
+    monkeypatch.setattr(Embedder, "load", classmethod(lambda cls, *a, **k: embedder))
+    stdin = "".join(line + "\n" for line in lines).encode("utf-8", "surrogatepass")
+    result = CliRunner().invoke(
+        app, ["ask", "--json", "--index", str(seed_settings.index), "-"], input=stdin
+    )
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code in (0, 2)
+    rows = [json.loads(row) for row in result.stdout.split("\n") if row]  # JSONL: \n only
+    assert len(rows) == len(lines)
+    for number, row in enumerate(rows, start=1):
+        assert ("answer" in row) != ("error" in row)
+        if "error" in row:
+            assert row["line"] == number and row["error"]
