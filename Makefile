@@ -39,9 +39,9 @@ bench: install  ## run the benchmarks and write benchmarks/results/
 	$(BIN)/python benchmarks/run_all.py
 
 lint: install  ## ruff lint and format check
-	$(BIN)/ruff check qa tests benchmarks app.py
-	$(BIN)/ruff format --check qa tests benchmarks app.py
+	$(BIN)/ruff check qa tests benchmarks train app.py
+	$(BIN)/ruff format --check qa tests benchmarks train app.py
 
 fix: install  ## apply ruff fixes and formatting
-	$(BIN)/ruff check --fix qa tests benchmarks app.py
-	$(BIN)/ruff format qa tests benchmarks app.py
+	$(BIN)/ruff check --fix qa tests benchmarks train app.py
+	$(BIN)/ruff format qa tests benchmarks train app.py

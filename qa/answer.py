@@ -1,21 +1,26 @@
-"""Compose an extractive, cited answer from retrieved chunks, or abstain.
+"""Compose an extractive, cited answer from retrieved chunks: one of three outcomes.
 
 No model writes text here: the answer is made of the articles' own sentences. Every sentence of
 the top chunks gets a score from its signals (`qa.features`) weighed by a fitted logistic
 regression (`qa.model`); the best ones are quoted verbatim with `[n]` markers. A second fitted
 model turns the best sentence's score and what the question names that the passages lack into a
-*confidence*, the probability that the answer is right; under the threshold the answer says the
-articles do not tell, and shows the closest passages as related, not as an answer.
+*confidence*, the probability that the answer is right. The outcome:
+
+- "answer": the confidence is at least the threshold; the quotes are the answer.
+- "closest": under it, but a passage is on the question's topic (`on_topic`): the same quotes
+  are given, said to be the closest the articles come, so a right answer is never hidden.
+- "none": no passage is on the topic; the answer says the articles do not tell.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from qa import model as answer_model
+from qa.calibration import TYPICAL
 from qa.features import (
     Question,
     Sentence,
@@ -33,6 +38,14 @@ if TYPE_CHECKING:
     from qa.store import LoadedIndex
 
 NOT_FOUND = "I could not find this in the articles."
+CLOSEST = "The articles may not answer this; the closest they come:"
+Outcome = Literal["answer", "closest", "none"]
+# A passage is on a question's topic when its cosine stands this many spreads above the best
+# cosines of off-topic questions on the same index (`qa.calibration`): one setting that means
+# the same on one article and on thousands (`benchmarks/topic_threshold.py`, tune sets: no
+# off-topic question above it on BBC, 2 of 16 on the seed article; 9 % of the right answers on
+# the seed among BBC stories below it, none on the others once named questions count too).
+TOPIC_Z = 0.5
 # The fields of a citation in the `qa ask --json` contract.
 CITATION_FIELDS = ("n", "article_id", "title", "published", "chunk_id", "excerpt", "quote", "score")
 
@@ -74,17 +87,13 @@ class Confidence:
 
 @dataclass(frozen=True)
 class Answer:
-    """The answer text with `[n]` markers; `citations` back every marker.
-
-    When `abstained` is true the text says the articles do not answer, `citations` is empty and
-    `related` holds the closest passages ("related, but not an answer").
-    """
+    """The answer text with `[n]` markers; `citations` back every marker. `outcome` says what
+    the quotes are: the answer, the closest the articles come, or nothing (no citations)."""
 
     question: str
     text: str
-    abstained: bool
+    outcome: Outcome
     citations: tuple[Citation, ...]
-    related: tuple[Citation, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
     confidence: Confidence | None = None
     query: str | None = None  # what was retrieved for: the question, or a follow-up rewritten
@@ -92,19 +101,26 @@ class Answer:
     mode: str = "extractive"  # "llm": written by a language model, every sentence checked
     notes: tuple[str, ...] = ()  # what the reader should know (a fallback, sentences left out)
 
+    @property
+    def abstained(self) -> bool:
+        """Not a confident answer: the closest sentences, or nothing."""
+        return self.outcome != "answer"
+
     def to_json(self) -> dict:
-        """The `qa ask --json` contract object."""
+        """The `qa ask --json` contract object (`related` stays, empty, for clients that read
+        it: what it held is now quoted in the answer, outcome "closest")."""
         conf = self.confidence
         return {
             "question": self.question,
             "query": self.query or self.question,
             "answer": self.text,
             "abstained": self.abstained,
+            "outcome": self.outcome,
             "confidence": None
             if conf is None
             else {"value": conf.value, "threshold": conf.threshold},
             "citations": [{k: asdict(c)[k] for k in CITATION_FIELDS} for c in self.citations],
-            "related": [{k: asdict(c)[k] for k in CITATION_FIELDS} for c in self.related],
+            "related": [],
             "timings_ms": self.timings_ms,
             "mode": self.mode,
             "notes": list(self.notes),
@@ -123,6 +139,9 @@ class Policy:
     threshold: float | None = None  # QA_ABSTAIN_BELOW; None: the model's own
     margin: float | None = None  # None: the model's own (see `qa.model`)
     part_margin: float | None = None
+    # Score the best sentences with the reader (`qa.reader`, QA_READER): its probability is
+    # then the confidence, held against `threshold`.
+    reader: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,6 +153,11 @@ class Scored:
     features: np.ndarray  # (n, len(features.SENTENCE)), in the order of `sentences`
     scores: np.ndarray  # (n,) logits, in the order of `sentences`
     order: np.ndarray  # indices of `sentences`, best first
+    read: bool = False  # the scores of the best `READ_TOP` are the reader's logits
+
+
+# Sentences the reader reads for a question: the best by the fitted model, one ONNX batch.
+READ_TOP = 8
 
 
 def score(question: str, query: np.ndarray, hits: list[Hit], index: LoadedIndex) -> Scored:
@@ -142,6 +166,23 @@ def score(question: str, query: np.ndarray, hits: list[Hit], index: LoadedIndex)
     sentences, x = sentence_features(q, query, hits, index)
     scores = answer_model.load().sentence.logit(x) if len(x) else np.zeros(0, np.float32)
     return Scored(q, sentences, x, scores, np.argsort(-scores, kind="stable"))
+
+
+def read(scored: Scored, index: LoadedIndex) -> Scored:
+    """The best `READ_TOP` sentences scored again by the reader, each with its headline; the
+    others stay below them, in their order."""
+    from qa import reader
+
+    top = scored.order[:READ_TOP]
+    articles = index.data.articles
+    passages = [
+        (articles[scored.sentences[i].hit.chunk.article_id].title, scored.sentences[i].text)
+        for i in top
+    ]
+    logits = reader.load().logits(scored.question.text, passages)
+    scores = scored.scores - scored.scores.max() + logits.min() - 100.0
+    scores[top] = logits
+    return replace(scored, scores=scores, order=np.argsort(-scores, kind="stable"), read=True)
 
 
 def confidence(
@@ -160,7 +201,14 @@ def confidence(
     row, missing = confidence_features(
         scored.question, scored.sentences, scored.features, scored.scores, hits, index, quoted
     )
-    value = float(fitted.confidence.probability(row))
+    if scored.read:  # the reader's logit of its best sentence, with what the passages lack
+        from qa import reader
+
+        z = (index.background or TYPICAL).z(max((h.dense for h in hits), default=-1.0))
+        best = float(scored.scores[scored.order[0]])
+        value = reader.load().confidence(best, bool(missing), z)
+    else:
+        value = float(fitted.confidence.probability(row))
     return Confidence(round(value, 4), threshold, missing)
 
 
@@ -172,17 +220,36 @@ def cite(groups: list[list[int]], scored: Scored, index: LoadedIndex) -> list[Ci
 def compose(
     question: str, query: np.ndarray, hits: list[Hit], index: LoadedIndex, policy: Policy
 ) -> Answer:
-    """The answer to `question` from `hits`, or an abstention with the hits as related."""
+    """The answer to `question` from `hits`: the quotes as an answer, as the closest the
+    articles come, or that they do not tell (see the module's docstring)."""
     scored = score(question, query, hits, index)
+    if policy.reader and scored.sentences:
+        scored = read(scored, index)
     groups = choose(scored, policy) if scored.sentences else []
     conf = confidence(scored, hits, index, policy, groups)
-    why = explain(scored, hits, index, groups, conf)
-    if not groups or not conf.answers:
-        related = _related(hits, scored, index)
-        return Answer(question, NOT_FOUND, True, (), related, confidence=conf, trace=why)
+    topical = on_topic(hits, index, scored.question.keys, conf.missing_keys)
+    outcome: Outcome = "answer" if conf.answers else "closest"
+    if not groups or (outcome == "closest" and not topical):
+        outcome = "none"
+    why = explain(scored, hits, index, groups, conf, outcome) | {"on_topic": topical}
+    if outcome == "none":
+        return Answer(question, NOT_FOUND, outcome, (), confidence=conf, trace=why)
     citations = cite(groups, scored, index)
     text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
-    return Answer(question, text, False, tuple(citations), confidence=conf, trace=why)
+    if outcome == "closest":
+        text = f"{CLOSEST} {text}"
+    return Answer(question, text, outcome, tuple(citations), confidence=conf, trace=why)
+
+
+def on_topic(
+    hits: list[Hit], index: LoadedIndex, keys: frozenset[str], missing: tuple[str, ...]
+) -> bool:
+    """Whether the passages are on the question's topic: the best one is closer to it than
+    off-topic questions come (`TOPIC_Z`), or the question names something (`keys`: its names
+    and numbers) and the passages hold every name it gives (none `missing`)."""
+    best = max((h.dense for h in hits), default=-1.0)
+    named = bool(keys) and not missing
+    return named or (index.background or TYPICAL).z(best) >= TOPIC_Z
 
 
 # Sentences shown in a trace: the best ones, enough to see what the quote beat.
@@ -190,13 +257,18 @@ TRACE_SENTENCES = 8
 
 
 def explain(
-    scored: Scored, hits: list[Hit], index: LoadedIndex, groups: list[list[int]], conf: Confidence
+    scored: Scored,
+    hits: list[Hit],
+    index: LoadedIndex,
+    groups: list[list[int]],
+    conf: Confidence,
+    outcome: Outcome,
 ) -> dict:
     """Why the answer came out as it did: every passage with its dense, keyword and fused
-    scores and ranks, the best sentences with their scores (the quoted ones marked), and the
-    confidence against the abstention threshold."""
+    scores and ranks, the best sentences with their scores (the quoted ones marked), the
+    confidence against the threshold, and the outcome."""
     articles = index.data.articles
-    quoted = {i for group in groups for i in group} if conf.answers else set()
+    quoted = {i for group in groups for i in group} if outcome != "none" else set()
     return {
         "passages": [
             {
@@ -227,6 +299,7 @@ def explain(
             "answers": conf.answers,
             "missing": list(conf.missing_keys),
         },
+        "outcome": outcome,
     }
 
 
@@ -351,12 +424,3 @@ def citation(
         source=article.source,
         url=article.url,
     )
-
-
-def _related(hits: list[Hit], scored: Scored, index: LoadedIndex) -> tuple[Citation, ...]:
-    """The top passages, each with its best sentence marked, shown when abstaining."""
-    best_in: dict[int, int] = {}
-    for i in scored.order:
-        best_in.setdefault(scored.sentences[int(i)].hit.row, int(i))
-    rows = [h.row for h in hits if h.row in best_in][:3]
-    return tuple(_citation(n, [best_in[r]], scored, index) for n, r in enumerate(rows, start=1))

@@ -15,11 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from qa.answer import Answer, Citation
+from qa.answer import CLOSEST, Answer, Citation
 from qa.corpus import Article
 
 History = list[dict[str, Any]]
-RELATED_HEADING = "Related, but not an answer"
+CLOSEST_HEADING = "The closest the articles come (may not answer)"
+NOTHING_CLOSE = "No passage of the articles is on this topic."
 PENDING = "Looking through the articles…"
 _CITED_SENTENCE = re.compile(r".+?(?:\s*\[\d+\])+", re.DOTALL)  # text, then its [n] markers
 
@@ -82,11 +83,11 @@ def _link(url: str | None) -> str:
     )
 
 
-def render_citation(c: Citation, *, related: bool = False, note: str = "", viewer: str = "") -> str:
+def render_citation(c: Citation, *, closest: bool = False, note: str = "", viewer: str = "") -> str:
     """One source card: `[n]`, title, date and source when known, the highlighted excerpt;
     `note` (already HTML) says the article changed since, `viewer` holds the whole article."""
     meta = " · ".join(esc(part) for part in (date_of(c.published), c.source) if part)
-    classes = "qa-card qa-related" if related else "qa-card"
+    classes = "qa-card qa-closest" if closest else "qa-card"
     return (
         f'<div class="{classes}" data-n="{c.n}">'
         f'<div class="qa-card-head"><span class="qa-n">[{c.n}]</span>'
@@ -145,7 +146,7 @@ def render_article(
 def viewers(answer: Answer, articles: Mapping[str, Article]) -> dict[int, str]:
     """The article viewer of each citation `n`, its own quote highlighted and the answer's
     other quotes from the same article marked."""
-    cited = answer.citations or answer.related
+    cited = answer.citations
     spans: dict[int, tuple[int, int] | None] = {}
     for c in cited:
         article = articles.get(c.article_id)
@@ -163,9 +164,11 @@ def viewers(answer: Answer, articles: Mapping[str, Article]) -> dict[int, str]:
 # --- the Sources panel and the chat ----------------------------------------------------------
 
 
-def render_placeholder(text: str) -> str:
-    """The Sources panel when there is nothing to cite."""
-    return f'<div class="qa-sources"><h3>Sources</h3><p class="qa-empty">{esc(text)}</p></div>'
+def render_placeholder(text: str, note: str = "") -> str:
+    """The Sources panel when there is nothing to cite (`note`: the filters line, as HTML)."""
+    return (
+        f'<div class="qa-sources"><h3>Sources</h3>{note}<p class="qa-empty">{esc(text)}</p></div>'
+    )
 
 
 def render_sources(
@@ -175,22 +178,20 @@ def render_sources(
     upto: int | None = None,
     empty: str = "Sources for each answer appear here.",
 ) -> str:
-    """The Sources panel: the citations (the first `upto` while the answer streams in), or for
-    an abstention the related passages, each with its article viewer when `articles` is given;
-    a line under the heading names the filters the question was asked with."""
+    """The Sources panel: the citations (the first `upto` while the answer streams in), each
+    with its article viewer when `articles` is given, under a heading that says whether they
+    answer or are the closest the articles come; a line names the filters of the question."""
     note = f'<p class="qa-filters">{esc(filters)}</p>' if filters else ""
-    shown = viewers(answer, articles) if articles is not None else {}
-    if answer.abstained:
-        cards = "".join(
-            render_citation(c, related=True, viewer=shown.get(c.n, "")) for c in answer.related
-        )
-        body = cards or '<p class="qa-empty">No passage came close.</p>'
-        return f'<div class="qa-sources"><h3>{RELATED_HEADING}</h3>{note}{body}</div>'
+    if answer.outcome == "none":
+        return render_placeholder(NOTHING_CLOSE, note)
     if not answer.citations:
         return render_placeholder(empty)
+    shown = viewers(answer, articles) if articles is not None else {}
     cited = answer.citations[:upto] if upto is not None else answer.citations
-    cards = "".join(render_citation(c, viewer=shown.get(c.n, "")) for c in cited)
-    return f'<div class="qa-sources"><h3>Sources</h3>{note}{cards}</div>'
+    closest = answer.outcome == "closest"
+    cards = "".join(render_citation(c, closest=closest, viewer=shown.get(c.n, "")) for c in cited)
+    heading = CLOSEST_HEADING if closest else "Sources"
+    return f'<div class="qa-sources"><h3>{heading}</h3>{note}{cards}</div>'
 
 
 def confidence_note(answer: Answer) -> str:
@@ -276,12 +277,13 @@ def reply_html(
     answer = turn.answer
     if answer is None:
         return chat_html(turn.message or "")
-    if upto is not None and not answer.abstained:
+    if upto is not None and answer.citations:
         if answer.mode == "llm":  # the model's own sentences, each followed by its markers
             ends = [m.end() for m in _CITED_SENTENCE.finditer(answer.text)][:upto]
             shown = answer.text[: ends[-1]] if ends else ""
         else:
             shown = " ".join(f"{c.quote} [{c.n}]" for c in answer.citations[:upto])
+            shown = f"{CLOSEST} {shown}" if answer.outcome == "closest" else shown
         return chat_html(shown) + f' <em class="qa-pending">{esc(PENDING)}</em>'
     parts = [chat_html(answer.text), confidence_note(answer)]
     if answer.mode == "llm":
@@ -292,20 +294,17 @@ def reply_html(
     parts.extend(f'<br><small class="qa-note">{esc(note)}</small>' for note in answer.notes)
     if answer.query and answer.query != answer.question:
         parts.append(f'<br><small class="qa-asked-as">Searched for: {esc(answer.query)}</small>')
-    if answer.abstained and answer.related:
-        parts.append(f"<br><em>The closest passages are under “{RELATED_HEADING}”.</em>")
     if answer.abstained and turn.filters:
         parts.append(
             f"<br><em>{esc(turn.filters)}. Clear them under Search options to search every "
             "article.</em>"
         )
-    cited = answer.citations or answer.related
-    if cited:
+    if answer.citations:
         cards = "".join(
-            render_citation(c, related=answer.abstained, note=changed_note(turn, c.article_id, now))
-            for c in cited
+            render_citation(c, closest=answer.abstained, note=changed_note(turn, c.article_id, now))
+            for c in answer.citations
         )
-        label = "Sources" if answer.citations else RELATED_HEADING
+        label = CLOSEST_HEADING if answer.abstained else "Sources"
         parts.append(
             f'<details class="qa-turn-sources"><summary>{label} of this answer</summary>'
             f"{cards}</details>"

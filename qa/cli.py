@@ -288,10 +288,9 @@ def _trace_text(answer: Answer) -> str:
 
 def _text(answer: Answer) -> str:
     lines = [answer.text, *(f"({note})" for note in answer.notes), ""]
-    sources = answer.citations or answer.related
-    if sources:
-        lines.append("Sources:" if answer.citations else "Related, but not an answer:")
-    for c in sources:
+    if answer.citations:
+        lines.append("Closest passages (they may not answer):" if answer.abstained else "Sources:")
+    for c in answer.citations:
         meta = ", ".join(x for x in (c.published, c.source) if x)
         lines.append(f"[{c.n}] {c.title}" + (f" ({meta})" if meta else ""))
         lines.append(f"    “{c.quote}”")

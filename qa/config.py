@@ -44,6 +44,9 @@ class Settings:
     # dense, bm25, rrf or hybrid (see qa.retrieval); hybrid measured best on every set we have
     mode: str = "hybrid"
     max_quotes: int = 3  # sentences an answer may quote
+    # Read the best sentences with the reader (`qa.reader`, our cross-encoder): it picks the
+    # quote and its probability is the confidence. 0: the fitted feature model alone.
+    reader: bool = True
     # Confidence (the fitted probability that an answer is right, `qa.answer.confidence`) under
     # which the answer abstains. None: the threshold fitted with the model (qa/answer_model.json),
     # the same for every corpus; a number overrides it.

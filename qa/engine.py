@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from qa import ann, calibration, followup, llm, store
+from qa import ann, calibration, followup, llm, reader, store
 from qa import model as answer_model
 from qa.answer import Answer, Policy, compose
 from qa.config import Settings
@@ -88,13 +88,20 @@ class Engine:
     def policy(self) -> Policy:
         """How answers are chosen: the settings' limits, the fitted model's thresholds unless
         QA_ABSTAIN_BELOW overrides the abstention one."""
-        return Policy(max_quotes=self.settings.max_quotes, threshold=self.threshold)
+        return Policy(
+            max_quotes=self.settings.max_quotes,
+            threshold=self.threshold,
+            reader=self.settings.reader,
+        )
 
     @property
     def threshold(self) -> float:
-        """The confidence under which answers abstain: QA_ABSTAIN_BELOW, else the model's."""
+        """The confidence under which the outcome is not "answer": QA_ABSTAIN_BELOW, else the
+        reader's (`qa.reader.THRESHOLD`) or, without it, the fitted model's."""
         if self.settings.abstain_below is not None:
             return self.settings.abstain_below
+        if self.settings.reader:
+            return reader.load().threshold
         return answer_model.load().threshold
 
     @property

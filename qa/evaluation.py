@@ -145,7 +145,7 @@ class Outcome:
     query: Query
     articles: list[tuple[str, float]]  # article ranking: (id, best chunk score), best first
     hits: list[Any]  # the chunk ranking (`qa.retrieval.Hit`), best first
-    abstained: bool
+    outcome: str  # "answer", "closest" or "none" (`qa.answer`)
     answer: str
     # (article id, quoted text) of each citation it would give, in order, abstaining or not:
     # the risk–coverage curve asks how right answers would be at every threshold
@@ -155,9 +155,18 @@ class Outcome:
     answer_ms: float  # the whole answer: retrieval + composing it
 
     @property
+    def abstained(self) -> bool:
+        return self.outcome != "answer"
+
+    @property
     def quotes(self) -> list[tuple[str, str]]:
-        """The quotes the user sees: none when it abstained."""
+        """The quotes given as the answer: none unless the outcome is "answer"."""
         return [] if self.abstained else self.offered
+
+    @property
+    def shown(self) -> list[tuple[str, str]]:
+        """The quotes the user sees: as the answer or as the closest the articles come."""
+        return [] if self.outcome == "none" else self.offered
 
 
 def run_queries(
@@ -168,7 +177,7 @@ def run_queries(
     `compose` runs with abstention off and its confidence is then held against the threshold,
     which is what `compose` itself does, so the quotes an abstention withheld are known too.
     """
-    from qa.answer import NOT_FOUND, compose
+    from qa.answer import CLOSEST, NOT_FOUND, compose
 
     depth = max(5 * k, 50)  # chunks to fetch so that about k distinct articles remain
     report = progress or (lambda stage, done, total: None)
@@ -184,15 +193,22 @@ def run_queries(
         answer = compose(q.question, vector, hits[: engine.settings.top_k], engine.index, offer)
         t2 = time.perf_counter()
         conf = answer.confidence
-        # compose's own rule (`Confidence.answers`), held against the real threshold
-        abstained = not answer.citations or not replace(conf, threshold=threshold).answers
+        # compose's own rule (`qa.answer.compose`), held against the real threshold
+        if not answer.citations:
+            outcome, text = "none", NOT_FOUND
+        elif replace(conf, threshold=threshold).answers:
+            outcome, text = "answer", answer.text
+        elif answer.trace and answer.trace["on_topic"]:
+            outcome, text = "closest", f"{CLOSEST} {answer.text}"
+        else:
+            outcome, text = "none", NOT_FOUND
         outcomes.append(
             Outcome(
                 query=q,
                 articles=collapse(hits),
                 hits=hits,
-                abstained=abstained,
-                answer=NOT_FOUND if abstained else answer.text,
+                outcome=outcome,
+                answer=text,
                 offered=[(c.article_id, c.quote) for c in answer.citations],
                 confidence=conf.value if conf else 0.0,
                 retrieve_ms=(t1 - t0) * 1000,
@@ -327,14 +343,32 @@ def facts_quoted(query: Query, quotes: list[tuple[str, str]]) -> list[bool]:
 
 def is_right(query: Query, quotes: list[tuple[str, str]]) -> bool:
     """An answer (its quotes; none when it abstained) is right for an answerable query when
-    the gold answer string is in the quoted text (case-insensitive); a question over two or
-    more articles, or one with no gold answer, needs every fact quoted instead."""
+    the gold answer is in the quoted text as whole words (case-insensitive: "18" is not in
+    "2018"); a question over two or more articles, or one with no gold answer, needs every fact
+    quoted instead."""
     if not quotes or not query.answerable:
         return False
     if len(query.relevant) > 1 or not query.answer:
         found = facts_quoted(query, quotes)
         return bool(found) and all(found)
-    return query.answer.casefold() in " ".join(text for _, text in quotes).casefold()
+    return holds(" ".join(text for _, text in quotes), query.answer)
+
+
+def holds(text: str, answer: str) -> bool:
+    """`answer` in `text` as whole words, case-insensitively."""
+    pattern = r"(?<!\w)" + re.escape(answer.casefold().strip()) + r"(?!\w)"
+    return re.search(pattern, text.casefold()) is not None
+
+
+def auroc(outcomes: list[Outcome]) -> float | None:
+    """How well the confidence ranks answerable questions above unanswerable ones: the chance
+    that a random answerable one scores higher than a random unanswerable one (ties half)."""
+    pos = np.array([o.confidence for o in outcomes if o.query.answerable])
+    neg = np.array([o.confidence for o in outcomes if not o.query.answerable])
+    if not len(pos) or not len(neg):
+        return None
+    wins = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return round(float(wins / (len(pos) * len(neg))), 4)
 
 
 def single_article(query: Query) -> bool:
@@ -377,6 +411,16 @@ def answer_figures(outcomes: list[Outcome]) -> dict[str, Any]:
         "n_answerable": len(answerable),
         "n_unanswerable": len(unanswerable),
         "null_abstain_rate": rate(unanswerable, lambda o: o.abstained),
+        "null_none_rate": rate(unanswerable, lambda o: o.outcome == "none"),
+        # the gold answer among the quotes shown, as the answer or as the closest sentences
+        "quoted": rate(answerable, lambda o: is_right(o.query, o.shown)),
+        "single_quoted": rate(single, lambda o: is_right(o.query, o.shown)),
+        "multi_quoted": rate(multi, lambda o: is_right(o.query, o.shown)),
+        # of those quoted, the share given as an answer (outcome "answer")
+        "quoted_as_answer": rate(
+            [o for o in answerable if is_right(o.query, o.shown)], lambda o: not o.abstained
+        ),
+        "auroc": auroc(outcomes),
         "answerable_answer_rate": rate(answerable, lambda o: not o.abstained),
         # not abstained, and the gold answer in the quotes (every fact, over two articles)
         "right": rate(answerable, lambda o: is_right(o.query, o.quotes)),
@@ -390,7 +434,7 @@ def answer_figures(outcomes: list[Outcome]) -> dict[str, Any]:
         # case-insensitive: the gold answer string inside the answer text (abstaining fails)
         "answer_contains_gold": rate(
             with_gold,
-            lambda o: not o.abstained and o.query.answer.casefold() in o.answer.casefold(),
+            lambda o: not o.abstained and holds(o.answer, o.query.answer),
         ),
         "quote_overlaps_evidence": rate(with_facts, lambda o: any(facts_quoted(o.query, o.quotes))),
         # retrieval's share of the answer: the gold answer string in one of the top 4 chunks

@@ -193,9 +193,8 @@ def compose(
     return replace(
         extractive,
         text=" ".join(sentences),
-        abstained=False,
+        outcome="answer",
         citations=tuple(citations),
-        related=(),
         mode="llm",
         notes=tuple(notes),
     )

@@ -9,7 +9,13 @@ from rich.console import Console
 from rich.table import Table
 
 ANSWER_ROWS = (
-    ("null_abstain_rate", "abstains when unanswerable"),
+    ("null_abstain_rate", "no answer when unanswerable (closest or none)"),
+    ("null_none_rate", "nothing quoted when unanswerable (none)"),
+    ("quoted", "gold answer quoted, as answer or closest"),
+    ("single_quoted", "single-article gold quoted"),
+    ("multi_quoted", "multi-article every fact quoted"),
+    ("quoted_as_answer", "of those quoted: outcome answer"),
+    ("auroc", "confidence AUROC, answerable vs not"),
     ("answerable_answer_rate", "answers when answerable"),
     ("right", "answered right (answerable)"),
     ("single_right", "single-article right"),

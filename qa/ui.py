@@ -65,7 +65,7 @@ class Ask(Protocol):
 
 
 EMPTY_QUESTION = "Please type a question about the articles."
-RELATED_HEADING = chatview.RELATED_HEADING
+CLOSEST_HEADING = chatview.CLOSEST_HEADING
 NO_SOURCES = "Sources for each answer appear here."
 # The mode choices, recommended first, each with the one line that tells them apart.
 MODE_HELP = {
@@ -107,7 +107,7 @@ CSS = """
 .qa-empty { color: var(--body-text-color-subdued); font-style: italic; }
 .qa-card { border: 1px solid var(--border-color-primary); border-radius: 8px;
   padding: .6rem .8rem; margin-bottom: .7rem; background: var(--background-fill-secondary); }
-.qa-card.qa-related { opacity: .85; border-style: dashed; }
+.qa-card.qa-closest { opacity: .85; border-style: dashed; }
 .qa-card-head { font-weight: 600; }
 .qa-n { color: var(--color-accent); margin-right: .3rem; }
 .qa-meta { color: var(--body-text-color-subdued); font-size: .8rem; margin: .1rem 0 .4rem 0; }
@@ -240,7 +240,7 @@ def stream(
         return
     hashes = {
         c.article_id: now[c.article_id].content_hash
-        for c in (*answer.citations, *answer.related)
+        for c in answer.citations
         if now is not None and c.article_id in now
     }
     turn = Turn(question, answer, filters=filters.describe(), generation=generation, hashes=hashes)

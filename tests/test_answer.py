@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import keyword
+from qa import keyword, reader
 from qa import model as answer_model
-from qa.answer import NOT_FOUND, Policy, Scored, choose
+from qa.answer import CLOSEST, NOT_FOUND, Policy, Scored, choose
 from qa.chunking import Chunk
 from qa.config import Settings
 from qa.engine import Engine
@@ -277,15 +277,32 @@ def test_answer_quotes_verbatim_with_markers(seed_engine: Engine) -> None:
         assert c.excerpt[c.quote_start : c.quote_end] == c.quote
         assert c.quote in answer.text and c.excerpt in article.text
     conf = answer.to_json()["confidence"]
-    assert conf["value"] >= conf["threshold"] == answer_model.load().threshold
+    assert conf["value"] >= conf["threshold"] == reader.load().threshold
 
 
-def test_abstention_offers_related_passages(seed_engine: Engine) -> None:
+def test_an_unsure_answer_quotes_the_closest_sentences(seed_engine: Engine) -> None:
     answer = seed_engine.ask("Who won the 2022 FIFA World Cup?")
-    assert answer.abstained and answer.text == NOT_FOUND and not answer.citations
-    assert 1 <= len(answer.related) <= 3
+    assert answer.outcome == "closest" and answer.abstained
+    assert answer.text.startswith(CLOSEST) and answer.citations
+    assert all(f"{c.quote} [{c.n}]" in answer.text for c in answer.citations)
     assert answer.confidence.value < answer.confidence.threshold
     assert set(answer.confidence.missing_keys) >= {"2022", "fifa"}
+
+
+def test_an_off_topic_question_gets_nothing(seed_engine: Engine) -> None:
+    answer = seed_engine.ask("What is the boiling point of water in Fahrenheit?")
+    assert answer.outcome == "none" and answer.text == NOT_FOUND and not answer.citations
+    assert answer.to_json()["related"] == [] and answer.trace["on_topic"] is False
+
+
+@pytest.mark.parametrize(
+    ("question", "history"),
+    [("How old is Tokayev?", []), ("How old is he?", ["Who is the president of Kazakhstan?"])],
+)
+def test_a_right_answer_is_shown_never_hidden(seed_engine: Engine, question, history) -> None:
+    """Refused before the three outcomes (the answer sat under "Related, but not an answer")."""
+    answer = seed_engine.ask(question, history=history)
+    assert answer.outcome in ("answer", "closest") and "68" in answer.text
 
 
 def test_the_threshold_setting_overrides_the_model_s(seed_settings: Settings, embedder) -> None:

@@ -292,7 +292,8 @@ def test_right_means_the_gold_answer_is_quoted_or_every_fact_over_two_articles()
 
 
 def _outcome(query: Query, offered: list, confidence: float, abstained: bool) -> Outcome:
-    return Outcome(query, [], [], abstained, "", offered, confidence, 1.0, 2.0)
+    return Outcome(query, [], [], "closest" if abstained else "answer", "", offered, confidence,
+                   1.0, 2.0)  # fmt: skip
 
 
 def test_risk_coverage_orders_answers_by_confidence() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from qa import chatview, ui
-from qa.answer import NOT_FOUND, Answer, Citation
+from qa.answer import CLOSEST, NOT_FOUND, Answer, Citation
 from qa.errors import IndexMissing, QAError
 from qa.retrieval import MODES, NO_FILTERS, Filters
 
@@ -42,14 +42,17 @@ def citation(n: int = 1, **changes: object) -> Citation:
 
 def answered(*citations: Citation, text: str = f"{QUOTE} [1]") -> Answer:
     return Answer(
-        question="How many were detained?", text=text, abstained=False, citations=citations
+        question="How many were detained?", text=text, outcome="answer", citations=citations
     )
 
 
-def abstained(*related: Citation) -> Answer:
-    return Answer(
-        question="Capital?", text=NOT_FOUND, abstained=True, citations=(), related=related
-    )
+def closest(*citations: Citation) -> Answer:
+    text = CLOSEST + " " + " ".join(f"{c.quote} [{c.n}]" for c in citations)
+    return Answer(question="How old?", text=text, outcome="closest", citations=citations)
+
+
+def nothing() -> Answer:
+    return Answer(question="Capital?", text=NOT_FOUND, outcome="none", citations=())
 
 
 def test_sources_list_number_title_date_source_and_highlighted_quote() -> None:
@@ -90,12 +93,13 @@ def test_timestamp_shows_its_date() -> None:
     assert "2022-01-08" in page and "10:30" not in page
 
 
-def test_abstention_lists_related_passages_under_their_heading() -> None:
-    page = ui.render_sources(abstained(citation(1), citation(2, title="Another story")))
-    assert "Related, but not an answer" in page
+def test_the_closest_sentences_are_sources_under_their_own_heading() -> None:
+    page = ui.render_sources(closest(citation(1), citation(2, title="Another story")))
+    assert ui.CLOSEST_HEADING in page and "qa-closest" in page
     assert TITLE in page and "Another story" in page
     assert "<mark>" in page
-    assert ui.render_sources(abstained()).count("No passage came close") == 1
+    assert ui.render_sources(nothing()).count(chatview.NOTHING_CLOSE) == 1
+    assert "qa-closest" not in ui.render_sources(answered(citation()))
 
 
 def test_article_text_is_escaped_everywhere() -> None:
@@ -180,12 +184,18 @@ def test_respond_escapes_question_and_answer_text() -> None:
     assert "<img" not in history[1]["content"]
 
 
-def test_respond_abstention_says_not_found_and_points_to_related() -> None:
-    _, ask = fake_ask(abstained(citation()))
+def test_respond_closest_quotes_the_sentence_in_the_answer_marked_as_such() -> None:
+    _, ask = fake_ask(closest(citation()))
+    _, history, panel = ui.respond(ask, "How old is Tokayev?", None)
+    assert history[-1]["content"].startswith(CLOSEST) and "[1]" in history[-1]["content"]
+    assert ui.CLOSEST_HEADING in history[-1]["content"] and ui.CLOSEST_HEADING in panel
+
+
+def test_respond_none_says_not_found_with_nothing_cited() -> None:
+    _, ask = fake_ask(nothing())
     _, history, panel = ui.respond(ask, "What is the capital of Australia?", None)
-    assert history[-1]["content"].startswith(NOT_FOUND)
-    assert "Related, but not an answer" in history[-1]["content"]
-    assert "Related, but not an answer" in panel
+    assert history[-1]["content"].startswith(NOT_FOUND) and "[1]" not in history[-1]["content"]
+    assert chatview.NOTHING_CLOSE in panel and "qa-card" not in panel
 
 
 @pytest.mark.parametrize("message", ["", "   ", "\n"])
@@ -227,7 +237,7 @@ def test_qa_error_message_is_escaped() -> None:
 
 def test_a_second_answer_replaces_the_sources() -> None:
     _, first = fake_ask(answered(citation(title="First story")))
-    _, second = fake_ask(abstained(citation(title="Second story")))
+    _, second = fake_ask(closest(citation(title="Second story")))
     turns, history, panel1 = ui.respond(first, "one", [])
     turns, history, panel2 = ui.respond(second, "two", turns)
     assert "First story" in panel1 and "First story" not in panel2
@@ -297,13 +307,13 @@ def test_filters_line_names_each_active_filter() -> None:
 
 
 def test_filters_that_exclude_everything_abstain_and_say_filters_are_active() -> None:
-    _, ask = recording_ask(abstained())  # what the engine gives when no chunk passes
+    _, ask = recording_ask(nothing())  # what the engine gives when no chunk passes
     _, history, panel = ui.respond(ask, "How many?", [], None, [], ["sport"], "2100-01-01", "")
     reply = history[-1]["content"]
     assert reply.startswith(NOT_FOUND)
     assert "Filters active: category = sport · since 2100-01-01" in reply
     assert "Clear them under Search options" in reply
-    assert "No passage came close" in panel
+    assert chatview.NOTHING_CLOSE in panel
     assert '<p class="qa-filters">Filters active: category = sport · since 2100-01-01</p>' in panel
 
 
@@ -428,7 +438,8 @@ def test_a_category_picked_in_the_options_narrows_the_real_engine(bbc_engine) ->
     articles = bbc_engine.index.data.articles
 
     def categories(answer: Answer) -> set[str]:
-        return {articles[c.article_id].category for c in (*answer.citations, *answer.related)}
+        """The categories of the passages it read (it may quote none of them)."""
+        return {articles[p["article_id"]].category for p in answer.trace["passages"]}
 
     ui.respond(ask, question, [], "hybrid", [], [], "", "")
     assert "business" in categories(answers[-1])
@@ -436,7 +447,7 @@ def test_a_category_picked_in_the_options_narrows_the_real_engine(bbc_engine) ->
     assert categories(answers[-1]) == {"sport"}
     assert "Filters active: category = sport" in panel
     _, history, panel = ui.respond(ask, question, [], "dense", [], [], "2005-02-01", "")
-    assert answers[-1].abstained and not answers[-1].related  # no article is that recent
+    assert answers[-1].outcome == "none"  # no article is that recent
     assert "Filters active: since 2005-02-01" in history[-1]["content"]
 
 

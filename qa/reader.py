@@ -1,0 +1,99 @@
+"""The reader: a cross-encoder of our own that reads a question and one sentence (with its
+article's headline) and gives the probability that the sentence answers the question.
+
+Trained from the shipped MiniLM checkpoint on question data written from tune-half articles
+(`train/`, `train/reader/README.md`), exported to ONNX and quantised to int8 (`qa/models/`,
+23 MB, in the repository). Its metadata says what it was trained from and on; a file of another
+format is refused with the command that makes it again. It reads with ONNX Runtime and the
+checkpoint's own tokenizer, both offline.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.errors import ModelUnavailable
+
+FOLDER = Path(__file__).with_name("models")
+FORMAT = 1
+REMAKE = "python train/pairs.py && python train/train_reader.py"
+# What the answer's confidence reads, with the reader's logit of its best sentence: whether a
+# name or number of the question is missing from the passages, and how far the best passage
+# stands above the index's off-topic background (a z-score, clipped). Their weights and the
+# threshold are fitted on tune sets by `benchmarks/reader_compare.py tune` (`reader.json`).
+SIGNALS = ("logit", "missing", "z")
+
+
+@dataclass(frozen=True)
+class Reader:
+    session: Any  # onnxruntime.InferenceSession
+    tokenizer: Any  # tokenizers.Tokenizer, truncating the sentence side and padding
+    meta: dict[str, Any]
+
+    def logits(self, question: str, passages: Sequence[tuple[str, str]]) -> np.ndarray:
+        """One logit per (headline, sentence): how likely the sentence answers `question`."""
+        if not passages:
+            return np.zeros(0, np.float32)
+        encoded = self.tokenizer.encode_batch([(question, f"{t}. {s}") for t, s in passages])
+        feed = {
+            "input_ids": np.array([e.ids for e in encoded], np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encoded], np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encoded], np.int64),
+        }
+        return self.session.run(["logit"], feed)[0].astype(np.float32).reshape(-1)
+
+    def confidence(self, logit: float, missing: bool, z: float) -> float:
+        """The probability that the best sentence answers, from the reader and the passages."""
+        fitted = self.meta["confidence"]
+        x = np.array([logit, float(missing), float(np.clip(z, -3.0, 10.0))])
+        return float(1.0 / (1.0 + np.exp(-(x @ np.array(fitted["coef"]) + fitted["intercept"]))))
+
+    @property
+    def threshold(self) -> float:
+        """The confidence at which the outcome is "answer"."""
+        return float(self.meta["confidence"]["threshold"])
+
+
+@functools.cache
+def load(folder: Path = FOLDER) -> Reader:
+    """The reader shipped in `qa/models` (read once), on one thread: questions come in parallel
+    from the chat's workers, each should not take every core."""
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
+    from qa.config import DEFAULT_MODEL
+    from qa.embedding import resolve_model
+
+    try:
+        meta = json.loads((folder / "reader.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ModelUnavailable(
+            f"The reader in {folder} cannot be read ({error}): {REMAKE}."
+        ) from None
+    if meta.get("format") != FORMAT or meta.get("confidence", {}).get("signals") != list(SIGNALS):
+        raise ModelUnavailable(
+            f"The reader in {folder} is of format {meta.get('format')!r}, this code reads "
+            f"{FORMAT}: {REMAKE}."
+        )
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    try:
+        session = ort.InferenceSession(
+            str(folder / "reader.onnx"), options, providers=["CPUExecutionProvider"]
+        )
+    except (RuntimeError, OSError) as error:  # onnxruntime's errors are RuntimeErrors
+        raise ModelUnavailable(
+            f"The reader in {folder} cannot be loaded ({error}): {REMAKE}."
+        ) from None
+    # the checkpoint it was trained from, whatever QA_MODEL embeds with
+    tokenizer = Tokenizer.from_file(str(Path(resolve_model(DEFAULT_MODEL)) / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=int(meta["max_length"]), strategy="only_second")
+    tokenizer.enable_padding()
+    return Reader(session, tokenizer, meta)

@@ -1,0 +1,146 @@
+"""Training pairs for the reader: (question, a sentence of an article) → does it answer?
+
+    python train/pairs.py            # writes train/reader/pairs.jsonl and prints the counts
+
+From tune material only (see train/reader/README.md):
+- `train/reader/questions.jsonl`: questions written from BBC articles of the tune half, each
+  answerable one with its answering sentence, each unanswerable twin with the sentence that comes
+  closest. The answering sentence is a positive; the article's other sentences (those that do not
+  hold the answer) are negatives, the twin's closest sentence first among them.
+- RealTime QA's dev questions of the tune half whose answer is in their evidence: the evidence
+  sentence holding the answer is a positive; the other evidence sentences and sentences of the
+  articles the benchmark retrieved for the question (not holding the answer) are negatives.
+
+Each pair carries a `group` (its article, or its RealTime QA question) so that validation can hold
+whole articles out. Deterministic: the same files give the same pairs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from qa.chunking import split_sentences  # noqa: E402
+from qa.datasets import split_of  # noqa: E402
+
+HERE = ROOT / "train" / "reader"
+SHARED = ROOT.parent / "shared"
+BBC = SHARED / "corpora" / "bbc-news" / "corpus.jsonl"
+RTQA = SHARED / "eval" / "realtimeqa"
+NEGATIVES = 6  # other sentences of the article per question
+DISTRACTORS = 4  # sentences of retrieved articles per RealTime QA question
+SEED = 20
+
+
+def sentences(text: str) -> list[str]:
+    return [text[s:e] for s, e in split_sentences(text)]
+
+
+def holds(text: str, answer: str) -> bool:
+    """`answer` in `text` as whole words, case-insensitively."""
+    pattern = r"(?<!\w)" + re.escape(answer.casefold().strip()) + r"(?!\w)"
+    return re.search(pattern, text.casefold()) is not None
+
+
+def same(a: str, b: str) -> bool:
+    """One sentence, whatever the splitter and the writer took as its ends."""
+    a, b = " ".join(a.split()), " ".join(b.split())
+    return bool(a and b) and (a in b or b in a)
+
+
+def pair(question: str, title: str, sentence: str, label: int, source: str, group: str) -> dict:
+    return {"question": question, "title": title, "sentence": sentence, "label": label,
+            "source": source, "group": group}  # fmt: skip
+
+
+def bbc_pairs(rng: random.Random) -> list[dict]:
+    articles = {}
+    with open(BBC, encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            articles[row["id"]] = row
+    rows = []
+    with open(HERE / "questions.jsonl", encoding="utf-8") as f:
+        questions = [json.loads(line) for line in f if line.strip()]
+    for q in questions:
+        article = articles[q["article_id"]]
+        found = sentences(article["text"])
+        gold = [s for s in found if same(s, q["sentence"])]
+        if not gold:
+            continue  # the writer's sentence spans two of the splitter's: not a clean pair
+        title, group = article["title"], q["article_id"]
+        if q["kind"] == "answerable":
+            rows.append(pair(q["question"], title, gold[0], 1, "bbc", group))
+            others = [s for s in found if not same(s, gold[0]) and not holds(s, q["answer"])]
+        else:
+            rows.append(pair(q["question"], title, gold[0], 0, "bbc-twin", group))
+            others = [s for s in found if not same(s, gold[0])]
+        for s in rng.sample(others, min(NEGATIVES, len(others))):
+            rows.append(pair(q["question"], title, s, 0, "bbc", group))
+    return rows
+
+
+def rtqa_pairs(rng: random.Random) -> list[dict]:
+    corpus = {}
+    with open(RTQA / "corpus.jsonl", encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            corpus[row["id"]] = row
+    rows = []
+    with open(RTQA / "queries.jsonl", encoding="utf-8") as f:
+        queries = [json.loads(line) for line in f if line.strip()]
+    for q in queries:
+        if split_of(q["question"]) != "tune" or not q.get("answer_in_evidence"):
+            continue
+        evidence = corpus[q["evidence"][0]["article_id"]]
+        found = sentences(evidence["text"])
+        positives = [s for s in found if holds(s, q["answer"])]
+        if not positives:
+            continue
+        group = "rtqa-" + q["id"]
+        for s in found:
+            rows.append(
+                pair(q["question"], evidence["title"], s, int(s in positives), "rtqa", group)
+            )
+        pool = [
+            (corpus[d]["title"], s)
+            for d in q.get("search_result_ids", [])
+            if d in corpus
+            for s in sentences(corpus[d]["text"])
+            if not holds(s, q["answer"])
+        ]
+        for title, s in rng.sample(pool, min(DISTRACTORS, len(pool))):
+            rows.append(pair(q["question"], title, s, 0, "rtqa", group))
+    return rows
+
+
+def digest(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def main() -> None:
+    rng = random.Random(SEED)
+    rows = bbc_pairs(rng) + rtqa_pairs(rng)
+    out = HERE / "pairs.jsonl"
+    with open(out, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    positives = sum(r["label"] for r in rows)
+    print(f"{len(rows)} pairs ({positives} answering) in {out.relative_to(ROOT)}")
+    for source in sorted({r["source"] for r in rows}):
+        part = [r for r in rows if r["source"] == source]
+        print(f"  {source}: {len(part)} pairs, {sum(r['label'] for r in part)} answering")
+
+
+if __name__ == "__main__":
+    main()
