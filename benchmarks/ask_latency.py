@@ -1,6 +1,7 @@
 """`ask` latency with the model and index loaded: p50/p95 per retrieval mode, in-process.
 
     python benchmarks/ask_latency.py [--index DIR] [--questions FILE] [--n 50] [--modes A,B]
+    python benchmarks/ask_latency.py --reader-ab     # hybrid without the reader, then with it
 
 The modes are timed in one run, question by question in turn (dense, then hybrid, then the next
 question), so a busy machine slows them alike; the figure to trust is the ratio of each mode's
@@ -36,12 +37,16 @@ def main() -> None:
     parser.add_argument("--questions", type=Path, default=ROOT / "eval/bbc-dev/queries.jsonl")
     parser.add_argument("--n", type=int, default=50)
     parser.add_argument("--modes", default="dense,hybrid", help="comma-separated; first = base")
+    parser.add_argument("--reader-ab", action="store_true", help="hybrid without/with the reader")
     args = parser.parse_args()
 
     index = args.index or cache_folder(Settings(), load_dataset(ROOT / "eval" / "bbc-dev"))
     if not (index / "CURRENT").is_file():
         sys.exit(f"No index at {index}: run `qa eval eval/bbc-dev` (or run_all.py) first.")
     engine = Engine.load(Settings(index=index))
+    if args.reader_ab:
+        reader_ab(engine, index, args)
+        return
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     lines = args.questions.read_text(encoding="utf-8").splitlines()[: args.n]
     questions = [json.loads(line)["question"] for line in lines]
@@ -76,6 +81,46 @@ def main() -> None:
     }
     print(json.dumps(result, indent=2))
     out = ROOT / "benchmarks" / "results" / "ask_latency.json"
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+def reader_ab(engine: Engine, index: Path, args: argparse.Namespace) -> None:
+    """p50 of `ask` (hybrid) without and with the reader, question by question in turn."""
+    engines = {
+        "fitted": Engine.load(Settings(index=index, reader=False), engine.embedder),
+        "reader": engine,
+    }
+    lines = args.questions.read_text(encoding="utf-8").splitlines()[: args.n]
+    questions = [json.loads(line)["question"] for line in lines]
+    for e in engines.values():
+        e.ask(questions[0])  # warm-up
+    took: dict[str, list[float]] = {name: [] for name in engines}
+    answer_ms: dict[str, list[float]] = {name: [] for name in engines}
+    for q in questions:
+        for name, e in engines.items():
+            t = time.perf_counter()
+            answer = e.ask(q)
+            took[name].append((time.perf_counter() - t) * 1000)
+            answer_ms[name].append(answer.timings_ms["answer"])
+    result = {
+        "index": index.name,
+        "chunks": engine.index.faiss_index.ntotal,
+        "questions": len(questions),
+        "load_average": round(os.getloadavg()[0], 2),
+        **{
+            name: {
+                "ask_ms_p50": round(float(np.percentile(took[name], 50)), 2),
+                "ask_ms_p95": round(float(np.percentile(took[name], 95)), 2),
+                "answer_stage_ms_p50": round(float(np.percentile(answer_ms[name], 50)), 2),
+            }
+            for name in engines
+        },
+        "p50_ratio_reader_to_fitted": round(
+            float(np.percentile(took["reader"], 50) / np.percentile(took["fitted"], 50)), 3
+        ),
+    }
+    print(json.dumps(result, indent=2))
+    out = ROOT / "benchmarks" / "results" / "reader_latency.json"
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
 

