@@ -41,6 +41,8 @@ SETS = {
     "test": ("eval/seed:test", "eval/seed-test", "eval/bbc-dev:test", "eval/bbc-test",
              "eval/seed-in-bbc"),
     "fresh": ("eval/seed-fresh", "eval/bbc-fresh"),
+    # written after the reader and its confidence were frozen, scored once
+    "fresh2": ("eval/seed-fresh2", "eval/bbc-fresh2"),
 }  # fmt: skip
 SHOWN = ("quoted", "single_quoted", "multi_quoted", "quoted_as_answer", "null_abstain_rate",
          "null_none_rate", "auroc")  # fmt: skip

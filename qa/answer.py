@@ -309,8 +309,9 @@ def choose(scored: Scored, policy: Policy) -> list[list[int]]:
 
     The best sentence first. Then, for a question whose names the quote leaves out ("How old
     are Henman and Murray?"), the best sentence of another article holding some of them, within
-    `part_margin` of the best score, until every name is shown or none is left. Then other
-    sentences within `margin`, up to `max_quotes` in all.
+    `part_margin` of the best score (with the reader: any sentence it read, since it scores
+    a sentence that answers half the question low), until every name is shown or none is left.
+    Then other sentences within `margin`, up to `max_quotes` in all.
     """
     margin = answer_model.load().margin if policy.margin is None else policy.margin
     part_margin = policy.part_margin
@@ -320,7 +321,10 @@ def choose(scored: Scored, policy: Policy) -> list[list[int]]:
     best = scores[order[0]]
     chosen = [int(order[0])]
     missing = _uncovered(scored, chosen)
-    for i in order[1:]:
+    parts = order[1:]
+    if scored.read:  # the reader scores a part low (it answers half): any it read may serve
+        parts, part_margin = order[1:READ_TOP], np.inf
+    for i in parts:
         if len(chosen) >= policy.max_quotes or not missing or scores[i] < best - part_margin:
             break
         cand = sentences[int(i)]

@@ -13,7 +13,8 @@ From tune material only (see train/reader/README.md):
 
 For the language model's check, `claim-pairs.jsonl`: each (claim, excerpt) of
 `train/reader/claims.jsonl` and `more/claims.jsonl`, labelled 1 when the excerpt supports the
-claim (the claim in the question's place, the excerpt in the sentence's).
+claim (the claim in the question's place, the excerpt in the sentence's), and each sentence of
+each excerpt as a claim it supports.
 
 Each pair carries a `group` (its article, or its RealTime QA question) so that validation can hold
 whole articles out. Deterministic: the same files give the same pairs.
@@ -131,6 +132,7 @@ def claim_pairs() -> list[dict]:
             row = json.loads(line)
             titles[row["id"]] = row["title"]
     rows = []
+    excerpts: dict[str, str] = {}
     for path in (HERE / "claims.jsonl", HERE / "more" / "claims.jsonl"):
         with open(path, encoding="utf-8") as f:
             for c in (json.loads(line) for line in f if line.strip()):
@@ -138,6 +140,12 @@ def claim_pairs() -> list[dict]:
                 source = "claim" if label else f"claim-{c['error']}"
                 title = titles[c["article_id"]]
                 rows.append(pair(c["claim"], title, c["excerpt"], label, source, c["article_id"]))
+                excerpts[c["excerpt"]] = c["article_id"]
+    # A sentence of the excerpt, word for word, is what it says: without these the false claims,
+    # written close to the excerpt's words, teach that closeness means false.
+    for excerpt, article_id in excerpts.items():
+        for s in sentences(excerpt):
+            rows.append(pair(s, titles[article_id], excerpt, 1, "claim-copy", article_id))
     return rows
 
 
