@@ -97,6 +97,6 @@ def load(name: str = "reader", folder: Path = FOLDER) -> Reader:
         ) from None
     # the checkpoint it was trained from, whatever QA_MODEL embeds with
     tokenizer = Tokenizer.from_file(str(Path(resolve_model(DEFAULT_MODEL)) / "tokenizer.json"))
-    tokenizer.enable_truncation(max_length=int(meta["max_length"]), strategy="only_second")
+    tokenizer.enable_truncation(max_length=int(meta["max_length"]), strategy="longest_first")
     tokenizer.enable_padding()
     return Reader(session, tokenizer, meta)
