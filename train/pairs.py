@@ -64,15 +64,19 @@ def pair(question: str, title: str, sentence: str, label: int, source: str, grou
             "source": source, "group": group}  # fmt: skip
 
 
+def read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def by_id(path: Path) -> dict[str, dict]:
+    return {row["id"]: row for row in read_jsonl(path)}
+
+
 def bbc_pairs(rng: random.Random) -> list[dict]:
-    articles = {}
-    with open(BBC, encoding="utf-8") as f:
-        for line in f:
-            row = json.loads(line)
-            articles[row["id"]] = row
+    articles = by_id(BBC)
     rows = []
-    with open(HERE / "questions.jsonl", encoding="utf-8") as f:
-        questions = [json.loads(line) for line in f if line.strip()]
+    questions = read_jsonl(HERE / "questions.jsonl")
     for q in questions:
         article = articles[q["article_id"]]
         found = sentences(article["text"])
@@ -92,14 +96,9 @@ def bbc_pairs(rng: random.Random) -> list[dict]:
 
 
 def rtqa_pairs(rng: random.Random) -> list[dict]:
-    corpus = {}
-    with open(RTQA / "corpus.jsonl", encoding="utf-8") as f:
-        for line in f:
-            row = json.loads(line)
-            corpus[row["id"]] = row
+    corpus = by_id(RTQA / "corpus.jsonl")
     rows = []
-    with open(RTQA / "queries.jsonl", encoding="utf-8") as f:
-        queries = [json.loads(line) for line in f if line.strip()]
+    queries = read_jsonl(RTQA / "queries.jsonl")
     for q in queries:
         if split_of(q["question"]) != "tune" or not q.get("answer_in_evidence"):
             continue
@@ -126,21 +125,16 @@ def rtqa_pairs(rng: random.Random) -> list[dict]:
 
 
 def claim_pairs() -> list[dict]:
-    titles = {}
-    with open(BBC, encoding="utf-8") as f:
-        for line in f:
-            row = json.loads(line)
-            titles[row["id"]] = row["title"]
+    titles = {aid: row["title"] for aid, row in by_id(BBC).items()}
     rows = []
     excerpts: dict[str, str] = {}
     for path in (HERE / "claims.jsonl", HERE / "more" / "claims.jsonl"):
-        with open(path, encoding="utf-8") as f:
-            for c in (json.loads(line) for line in f if line.strip()):
-                label = int(c["label"] == "supported")
-                source = "claim" if label else f"claim-{c['error']}"
-                title = titles[c["article_id"]]
-                rows.append(pair(c["claim"], title, c["excerpt"], label, source, c["article_id"]))
-                excerpts[c["excerpt"]] = c["article_id"]
+        for c in read_jsonl(path):
+            label = int(c["label"] == "supported")
+            source = "claim" if label else f"claim-{c['error']}"
+            title = titles[c["article_id"]]
+            rows.append(pair(c["claim"], title, c["excerpt"], label, source, c["article_id"]))
+            excerpts[c["excerpt"]] = c["article_id"]
     # A sentence of the excerpt, word for word, is what it says: without these the false claims,
     # written close to the excerpt's words, teach that closeness means false.
     for excerpt, article_id in excerpts.items():
