@@ -14,6 +14,7 @@ model turns the best sentence's score and what the question names that the passa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
@@ -34,6 +35,7 @@ from qa.features import (
 if TYPE_CHECKING:
     from qa.chunking import Chunk
     from qa.corpus import Article
+    from qa.parts import Part
     from qa.retrieval import Hit
     from qa.store import LoadedIndex
 
@@ -154,6 +156,8 @@ class Scored:
     scores: np.ndarray  # (n,) logits, in the order of `sentences`
     order: np.ndarray  # indices of `sentences`, best first
     read: bool = False  # the scores of the best `READ_TOP` are the reader's logits
+    # For a question of parts (`qa.parts`): each part's best sentence, to be quoted.
+    picked: tuple[int, ...] = ()
 
 
 # Sentences the reader reads for a question: the best by the fitted model, one ONNX batch.
@@ -183,6 +187,43 @@ def read(scored: Scored, index: LoadedIndex) -> Scored:
     scores = scored.scores - scored.scores.max() + logits.min() - 100.0
     scores[top] = logits
     return replace(scored, scores=scores, order=np.argsort(-scores, kind="stable"), read=True)
+
+
+def read_parts(scored: Scored, parts: Sequence[Part], index: LoadedIndex) -> Scored:
+    """Each part of the question read on its own over the same sentences: each sentence keeps
+    its best logit of any reading (the confidence reads the best of all: on the tune sets the
+    weakest part's instead lowered the AUROC, bbc-tune 0.89 → 0.86), and each part's best
+    sentence (not already another's) is picked to be quoted."""
+    scores = scored.scores.copy()
+    picked: list[int] = []
+    for part in parts:
+        own = read(score(part.text, part.query, scored_hits(scored), index), index)
+        scores = np.maximum(scores, own.scores)
+        best = next((int(i) for i in own.order if _new(own.sentences, picked, int(i))), None)
+        if best is not None:
+            picked.append(best)
+    order = np.argsort(-scores, kind="stable")
+    return replace(scored, scores=scores, order=order, picked=tuple(picked))
+
+
+def scored_hits(scored: Scored) -> list[Hit]:
+    """The hits the sentences came from, in their order."""
+    found: dict[str, Hit] = {}
+    for s in scored.sentences:
+        found.setdefault(s.hit.chunk.chunk_id, s.hit)
+    return list(found.values())
+
+
+def merged(hits: list[Hit], parts: Sequence[Part]) -> list[Hit]:
+    """The question's hits, then each part's that are not among them."""
+    seen = {h.chunk.chunk_id for h in hits}
+    found = list(hits)
+    for part in parts:
+        for h in part.hits:
+            if h.chunk.chunk_id not in seen:
+                seen.add(h.chunk.chunk_id)
+                found.append(h)
+    return found
 
 
 def confidence(
@@ -218,20 +259,33 @@ def cite(groups: list[list[int]], scored: Scored, index: LoadedIndex) -> list[Ci
 
 
 def compose(
-    question: str, query: np.ndarray, hits: list[Hit], index: LoadedIndex, policy: Policy
+    question: str,
+    query: np.ndarray,
+    hits: list[Hit],
+    index: LoadedIndex,
+    policy: Policy,
+    parts: Sequence[Part] = (),
 ) -> Answer:
     """The answer to `question` from `hits`: the quotes as an answer, as the closest the
-    articles come, or that they do not tell (see the module's docstring)."""
-    scored = score(question, query, hits, index)
+    articles come, or that they do not tell (see the module's docstring). A question of
+    `parts` (`qa.parts`, with the reader only) is answered from their hits too, each part's
+    best sentence quoted."""
+    parts = parts if policy.reader else ()
+    scored = score(question, query, merged(hits, parts), index)
     if policy.reader and scored.sentences:
         scored = read(scored, index)
+        if parts:
+            scored = read_parts(scored, parts, index)
     groups = choose(scored, policy) if scored.sentences else []
     conf = confidence(scored, hits, index, policy, groups)
     topical = on_topic(hits, index, scored.question.keys, conf.missing_keys)
     outcome: Outcome = "answer" if conf.answers else "closest"
     if not groups or (outcome == "closest" and not topical):
         outcome = "none"
-    why = explain(scored, hits, index, groups, conf, outcome) | {"on_topic": topical}
+    why = explain(scored, hits, index, groups, conf, outcome) | {
+        "on_topic": topical,
+        "parts": [p.text for p in parts],
+    }
     if outcome == "none":
         return Answer(question, NOT_FOUND, outcome, (), confidence=conf, trace=why)
     citations = cite(groups, scored, index)
@@ -313,6 +367,8 @@ def choose(scored: Scored, policy: Policy) -> list[list[int]]:
     a sentence that answers half the question low), until every name is shown or none is left.
     Then other sentences within `margin`, up to `max_quotes` in all.
     """
+    if scored.picked:  # a question of parts: each part's best sentence
+        return _group(scored, list(scored.picked))
     margin = answer_model.load().margin if policy.margin is None else policy.margin
     part_margin = policy.part_margin
     if part_margin is None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from qa import ann, calibration, followup, llm, reader, store
+from qa import ann, calibration, followup, llm, parts, reader, store
 from qa import model as answer_model
 from qa.answer import Answer, Policy, compose
 from qa.config import Settings
@@ -155,7 +155,10 @@ class Engine:
             if found is not None:
                 query_text, (index, query, hits) = condensed["query"], found
         t = time.perf_counter()
-        answer = compose(question, query, hits, index, self.policy)
+        split = self.question_parts(query_text, k, mode, filters)
+        timings["parts"] = round((time.perf_counter() - t) * 1000, 2)
+        t = time.perf_counter()
+        answer = compose(question, query, hits, index, self.policy, split)
         timings["answer"] = round((time.perf_counter() - t) * 1000, 2)
         if self.generate is not None:
             t = time.perf_counter()
@@ -171,6 +174,23 @@ class Engine:
             "timings_ms": timings,
         }
         return replace(answer, question=question, query=query_text, timings_ms=timings, trace=trace)
+
+    def question_parts(
+        self,
+        question: str,
+        k: int | None = None,
+        mode: str | None = None,
+        filters: Filters = NO_FILTERS,
+    ) -> tuple[parts.Part, ...]:
+        """A question that asks two things (`qa.parts`), each part with its own retrieval;
+        none for a question that asks one, or without the reader, which reads the parts."""
+        if not self.settings.reader:
+            return ()
+        found = []
+        for text in parts.split(question):
+            _, query, hits, _ = self._retrieve(text, k, mode, filters)
+            found.append(parts.Part(text, query, hits))
+        return tuple(found)
 
     def _condensed(
         self,

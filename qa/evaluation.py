@@ -190,7 +190,10 @@ def run_queries(
         t0 = time.perf_counter()
         vector, hits = _retrieve(engine, q.question, depth, mode)
         t1 = time.perf_counter()
-        answer = compose(q.question, vector, hits[: engine.settings.top_k], engine.index, offer)
+        split = engine.question_parts(q.question, mode=mode)
+        answer = compose(
+            q.question, vector, hits[: engine.settings.top_k], engine.index, offer, split
+        )
         t2 = time.perf_counter()
         conf = answer.confidence
         # compose's own rule (`qa.answer.compose`), held against the real threshold
