@@ -28,7 +28,7 @@ from qa.engine import Engine  # noqa: E402
 from qa.evaluation import cache_folder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ("embed", "retrieve", "answer")
+STAGES = ("embed", "retrieve", "parts", "answer")
 
 
 def main() -> None:

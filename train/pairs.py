@@ -3,13 +3,17 @@
     python train/pairs.py            # writes train/reader/pairs.jsonl and claim-pairs.jsonl
 
 From tune material only (see train/reader/README.md):
-- `train/reader/questions.jsonl`: questions written from BBC articles of the tune half, each
+- `train/reader/questions.jsonl` and `more/questions.jsonl` (less the articles `checking`
+  keeps out): questions written from BBC articles of the tune half, each
   answerable one with its answering sentence, each unanswerable twin with the sentence that comes
   closest. The answering sentence is a positive; the article's other sentences (those that do not
   hold the answer) are negatives, the twin's closest sentence first among them.
 - RealTime QA's dev questions of the tune half whose answer is in their evidence: the evidence
   sentence holding the answer is a positive; the other evidence sentences and sentences of the
   articles the benchmark retrieved for the question (not holding the answer) are negatives.
+- `train/reader/traces/` (the same articles kept out): the sentences the product
+  read for the questions of `more/`, each labelled by reading it; where a pair is also made
+  above, this label wins.
 
 For the language model's check, `claim-pairs.jsonl`: each (claim, excerpt) of
 `train/reader/claims.jsonl` and `more/claims.jsonl`, labelled 1 when the excerpt supports the
@@ -22,6 +26,7 @@ whole articles out. Deterministic: the same files give the same pairs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -38,6 +43,7 @@ HERE = ROOT / "train" / "reader"
 SHARED = ROOT.parent / "shared"
 BBC = SHARED / "corpora" / "bbc-news" / "corpus.jsonl"
 RTQA = SHARED / "eval" / "realtimeqa"
+TRACES = HERE / "traces"
 NEGATIVES = 6  # other sentences of the article per question
 DISTRACTORS = 4  # sentences of retrieved articles per RealTime QA question
 SEED = 20
@@ -73,11 +79,26 @@ def by_id(path: Path) -> dict[str, dict]:
     return {row["id"]: row for row in read_jsonl(path)}
 
 
+def checking(article_id: str) -> bool:
+    """Half of the articles of `more/` (by a hash of the id) are kept out of training, with
+    their questions and labelled traces: they measure one reader against the next
+    (`train/compare_readers.py`)."""
+    return hashlib.sha256(article_id.encode()).digest()[0] % 2 == 1
+
+
+def questions() -> list[dict]:
+    """The written questions: all of `questions.jsonl`, and those of `more/` whose article is
+    not kept for checking."""
+    more = [
+        q for q in read_jsonl(HERE / "more" / "questions.jsonl") if not checking(q["article_id"])
+    ]
+    return read_jsonl(HERE / "questions.jsonl") + more
+
+
 def bbc_pairs(rng: random.Random) -> list[dict]:
     articles = by_id(BBC)
     rows = []
-    questions = read_jsonl(HERE / "questions.jsonl")
-    for q in questions:
+    for q in questions():
         article = articles[q["article_id"]]
         found = sentences(article["text"])
         gold = [s for s in found if same(s, q["sentence"])]
@@ -124,6 +145,43 @@ def rtqa_pairs(rng: random.Random) -> list[dict]:
     return rows
 
 
+def labelled_traces() -> list[dict]:
+    """The product's own candidates for the questions of `more/` (`train/traces.py`), each with
+    its label read from `labels-NN.jsonl` (1: it answers) and its question's article as `group`.
+    A batch is taken whole or not at all."""
+    article_of = {q["id"]: q["article_id"] for q in read_jsonl(HERE / "more" / "questions.jsonl")}
+    rows = []
+    for asked_file in sorted(TRACES.glob("to-label-*.jsonl")):
+        done = TRACES / asked_file.name.replace("to-label", "labels")
+        labels = {r["qid"]: set(r["answers"]) for r in read_jsonl(done)} if done.exists() else {}
+        asked = read_jsonl(asked_file)
+        if any(q["qid"] not in labels for q in asked):
+            print(f"{asked_file.name} left out: {len(labels)} of {len(asked)} questions labelled")
+            continue
+        for q in asked:
+            for c in q["candidates"]:
+                rows.append(
+                    pair(q["question"], c["title"], c["sentence"], int(c["n"] in labels[q["qid"]]),
+                         "trace", article_of[q["qid"]]) | {"qid": q["qid"]}
+                )  # fmt: skip
+    return rows
+
+
+def trace_pairs() -> list[dict]:
+    """The labelled traces of the articles not kept for checking."""
+    return [r for r in labelled_traces() if not checking(r["group"])]
+
+
+def deduplicated(rows: list[dict]) -> list[dict]:
+    """One pair per (question, sentence): the last one's label, so a pair labelled by reading
+    the trace wins over one labelled by where the writer took the question from."""
+    found: dict[tuple[str, str], dict] = {}
+    for row in rows:
+        found.pop((row["question"], row["sentence"]), None)
+        found[(row["question"], row["sentence"])] = row
+    return list(found.values())
+
+
 def claim_pairs() -> list[dict]:
     titles = {aid: row["title"] for aid, row in by_id(BBC).items()}
     rows = []
@@ -157,7 +215,7 @@ def write(rows: list[dict], name: str) -> None:
 
 def main() -> None:
     rng = random.Random(SEED)
-    write(bbc_pairs(rng) + rtqa_pairs(rng), "pairs.jsonl")
+    write(deduplicated(bbc_pairs(rng) + rtqa_pairs(rng) + trace_pairs()), "pairs.jsonl")
     write(claim_pairs(), "claim-pairs.jsonl")
 
 

@@ -1,18 +1,17 @@
 """The product's own candidate sentences, to be labelled by reading: (question, sentence) pairs.
 
     python train/traces.py            # writes train/reader/traces/to-label-NN.jsonl
-    python train/traces.py --merge    # to-label-NN + labels-NN → train/reader/traces/pairs.jsonl
 
 Each question of `train/reader/more/questions.jsonl` (tune articles the reader was not trained
 on) is asked of the whole BBC index as the product asks it (hybrid retrieval, the reader on);
 the sentences the reader reads (`qa.answer.READ_TOP`) are written with their headline and the
 sentence before them, and no score, so that whoever labels them reads only the articles. The
-labels come back as `labels-NN.jsonl`: per question, the numbers of the candidates that answer.
+labels come back as `labels-NN.jsonl`: per question, the numbers of the candidates that answer
+(`train/pairs.py` reads both).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
@@ -93,33 +92,5 @@ def write_batches() -> None:
         f.close()
 
 
-def merge() -> None:
-    """One labelled pair per line: question, the candidate's headline and sentence, and 1 when
-    the labeller found that it answers."""
-    rows = []
-    for b in range(BATCHES):
-        labels = {r["qid"]: set(r["answers"]) for r in read_jsonl(OUT / f"labels-{b:02d}.jsonl")}
-        for q in read_jsonl(OUT / f"to-label-{b:02d}.jsonl"):
-            if q["qid"] not in labels:
-                raise SystemExit(f"labels-{b:02d}.jsonl has no line for {q['qid']}")
-            for c in q["candidates"]:
-                rows.append(
-                    {
-                        "qid": q["qid"],
-                        "question": q["question"],
-                        "article_id": c["article_id"],
-                        "title": c["title"],
-                        "sentence": c["sentence"],
-                        "label": int(c["n"] in labels[q["qid"]]),
-                    }
-                )
-    with (OUT / "pairs.jsonl").open("w") as f:
-        for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    print(f"{len(rows)} pairs, {sum(r['label'] for r in rows)} answering")
-
-
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--merge", action="store_true", help="merge the labels into pairs.jsonl")
-    merge() if parser.parse_args().merge else write_batches()
+    write_batches()
