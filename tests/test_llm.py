@@ -41,12 +41,29 @@ def test_a_supported_cited_sentence_is_kept() -> None:
         ("More than 4,000 people were detained.", "cites no excerpt"),
         ("More than 5,000 people were detained [1].", "5000 is not in what it cites"),
         ("Protesters stormed the parliament building at night [1].", "of its words are in"),
-        ("The CSTO is a military alliance [1].", "of its words are in"),  # [2]'s, not [1]'s
+        ("The CSTO is a military alliance [1].", "CSTO is not named"),  # [2]'s, not [1]'s
+        ("Some five thousand people were detained [1].", "is not in what it cites"),
+        ("More than 4,000 people were detained by Nazarbayev [1].", "Nazarbayev is not named"),
+        ("More than 4,000 people have not been detained [1].", "says not where"),
     ],
 )
 def test_an_unsupported_sentence_is_dropped_with_the_reason(output: str, reason: str) -> None:
     found = llm.check(output, EXCERPTS)
     assert not found.kept and reason in found.dropped[0][1]
+
+
+@pytest.mark.parametrize(
+    ("output", "excerpt"),
+    [
+        ("Tokayev is 68 years old [1].", "Tokayev, 68, asked Russian President Vladimir Putin."),
+        ("Two people were hurt [1].", "2 people were hurt on Monday."),
+        ("Mr Brown spoke at the conference [1].", "Gordon Brown spoke at the conference."),
+        ("He did not attend [1].", "He did not attend the meeting, aides said."),
+    ],
+)
+def test_a_faithful_paraphrase_is_kept(output: str, excerpt: str) -> None:
+    found = llm.check(output, [excerpt])
+    assert found.kept and not found.dropped, found.dropped
 
 
 def test_not_found_and_a_marker_on_its_own_are_understood() -> None:
