@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -86,9 +87,10 @@ class Dataset:
     def has_facts(self) -> bool:
         return any(q.facts for q in self.queries)
 
-    def qrels(self) -> dict[str, dict[str, int]]:
-        """`{query id: {article id: 1}}` for the answerable queries (ranx needs non-empty sets)."""
-        return {q.id: q.relevant for q in self.queries if q.answerable}
+
+def qrels(queries: Iterable[Query]) -> dict[str, dict[str, int]]:
+    """`{query id: {article id: 1}}` for the answerable queries (ranx needs non-empty sets)."""
+    return {q.id: q.relevant for q in queries if q.answerable}
 
 
 def load_dataset(folder: Path, split: str = "all") -> Dataset:

@@ -30,7 +30,7 @@ import numpy as np
 
 from qa import ann, store
 from qa.config import Settings, shown
-from qa.datasets import Dataset, Query, check_evidence, corpus_digest
+from qa.datasets import Dataset, Query, check_evidence, corpus_digest, qrels
 from qa.embedding import Embedder, resolve_precision
 from qa.errors import QAError, UsageError
 from qa.indexing import build_index, chunking_params, keyword_params, update_index
@@ -454,10 +454,10 @@ def summarise(
 ) -> dict[str, Any]:
     """The `qa eval --json` object of one mode (see ../shared/DESIGN.md), from its outcomes."""
     # unanswerable queries count only in abstention
-    qrels = {o.query.id: o.query.relevant for o in outcomes if o.query.answerable}
+    judged = qrels(o.query for o in outcomes)
     article = (
-        ranking_metrics(qrels, {o.query.id: [a for a, _ in o.articles] for o in outcomes}, k)
-        if qrels
+        ranking_metrics(judged, {o.query.id: [a for a, _ in o.articles] for o in outcomes}, k)
+        if judged
         else {}
     )
     fact_runs = {o.query.id: evidence_run(o, k) for o in outcomes if o.query.facts}
@@ -477,7 +477,7 @@ def summarise(
         ids = [o.query.id for o in of_kind]
         by_type[kind] = {
             "n_queries": len(of_kind),
-            "article": mean(article, ids) if any(i in qrels for i in ids) else None,
+            "article": mean(article, ids) if any(i in judged for i in ids) else None,
             "evidence": mean(evidence, ids) if any(i in fact_runs for i in ids) else None,
             "answer": answer_figures(of_kind),
         }
@@ -582,13 +582,13 @@ def significance(results: list[dict[str, Any]]) -> None:
     done = [r for r in results if r.get("available")]
     if len(done) < 2:
         return
-    qrels = Qrels(done[0]["_qrels"])
+    judged = Qrels(done[0]["_qrels"])
     runs = [Run({q: _scored(ids) for q, ids in r["_run"].items()}, name=r["mode"]) for r in done]
     metrics = [_ranx_name(m) for m in done[0]["metrics"]["article"] if not m.startswith("all@")]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         report = compare(
-            qrels,
+            judged,
             runs=runs,
             metrics=metrics,
             max_p=MAX_P,
@@ -690,7 +690,7 @@ def evaluate_dataset(
             },
         }
         result["dataset_problems"] = problems
-        result["_qrels"] = {o.query.id: o.query.relevant for o in outcomes if o.query.answerable}
+        result["_qrels"] = qrels(o.query for o in outcomes)
         result["_run"] = {o.query.id: [a for a, _ in o.articles] for o in outcomes}
         results.append(result)
     significance(results)

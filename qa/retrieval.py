@@ -193,11 +193,6 @@ def retrieve(
     ]
 
 
-def search(index: LoadedIndex, query: np.ndarray, k: int) -> list[Hit]:
-    """Dense top-k without filters: the plain cosine ranking."""
-    return retrieve(index, query, "", k, mode="dense")
-
-
 def _dense_rows(index: LoadedIndex, q: np.ndarray, k: int, allowed: np.ndarray | None) -> list[int]:
     return ann.search(index.faiss_index, index.data.vectors, q, k, allowed)
 

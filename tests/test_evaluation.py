@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qa.cli import app
-from qa.datasets import Evidence, Query, check_evidence, load_dataset, split_of
+from qa.datasets import Evidence, Query, check_evidence, load_dataset, qrels, split_of
 from qa.errors import UsageError
 from qa.evaluation import (
     Outcome,
@@ -220,7 +220,7 @@ def test_evidence_for_missing_articles_is_counted_not_fatal(tmp_path: Path) -> N
     assert checked.unknown_evidence == [("q2", "gone"), ("q3", "lost")]
     # q3 lost all its evidence: dropped (it is not unanswerable); q2 keeps a1
     assert [q.id for q in checked.queries] == ["q1", "q2", "q4"]
-    assert checked.qrels() == {"q1": {"a1": 1}, "q2": {"a1": 1}}
+    assert qrels(checked.queries) == {"q1": {"a1": 1}, "q2": {"a1": 1}}
 
 
 def test_dataset_json_names_the_corpus() -> None:
@@ -339,9 +339,9 @@ def test_beir_layout_reads_as_is(tmp_path: Path) -> None:
     dataset = load_dataset(_beir_mini(tmp_path / "beir-mini"))
     assert dataset.layout == "beir" and not dataset.has_facts
     assert len(dataset.queries) == 20  # the unjudged query is left out, as BEIR does
-    qrels = dataset.qrels()
-    assert len(qrels["m16"]) == 2  # a two-article question
-    assert "bbc-tech-003" not in qrels["m00"]  # a zero judgement is not relevant
+    judged = qrels(dataset.queries)
+    assert len(judged["m16"]) == 2  # a two-article question
+    assert "bbc-tech-003" not in judged["m00"]  # a zero judgement is not relevant
 
 
 # ---------------------------------------------------------------- the command end to end
