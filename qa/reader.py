@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,8 +65,7 @@ class Reader:
 @functools.cache
 def load(name: str = "reader", folder: Path = FOLDER) -> Reader:
     """A model shipped in `qa/models` (read once): the reader, or the `checker` of the language
-    model's claims (the same network, trained on (claim, excerpt) pairs). On one thread:
-    questions come in parallel from the chat's workers, each should not take every core."""
+    model's claims (the same network, trained on (claim, excerpt) pairs)."""
     import onnxruntime as ort
     from tokenizers import Tokenizer
 
@@ -79,14 +79,22 @@ def load(name: str = "reader", folder: Path = FOLDER) -> Reader:
         raise ModelUnavailable(
             f"The {name} in {folder} cannot be read ({error}): {remake}."
         ) from None
-    signals = meta.get("confidence", {}).get("signals") if name == "reader" else list(SIGNALS)
-    if meta.get("format") != FORMAT or signals != list(SIGNALS):
+    if meta.get("format") != FORMAT:
         raise ModelUnavailable(
             f"The {name} in {folder} is of format {meta.get('format')!r}, this code reads "
             f"{FORMAT}: {remake}."
         )
+    signals = meta.get("confidence", {}).get("signals") if name == "reader" else list(SIGNALS)
+    if signals != list(SIGNALS):
+        raise ModelUnavailable(
+            f"The {name} in {folder} has no confidence fitted for the signals {SIGNALS}: "
+            "python benchmarks/reader_compare.py tune."
+        )
     options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
+    # every core, as the question encoder (`qa.onnx_queries`): on 2 cores 8 pairs read in 39 ms
+    # against 53 on one; no spinning between questions, their threads would hold the cores
+    options.intra_op_num_threads = os.cpu_count() or 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         session = ort.InferenceSession(
             str(folder / f"{name}.onnx"), options, providers=["CPUExecutionProvider"]

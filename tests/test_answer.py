@@ -187,6 +187,21 @@ def test_a_model_fitted_on_other_features_is_refused_with_the_fix(tmp_path: Path
         answer_model.load.__wrapped__(path)
 
 
+@pytest.mark.parametrize(
+    ("change", "fix"),
+    [({"format": 0}, "train_reader.py"), ({"confidence": {}}, "reader_compare.py tune")],
+)
+def test_a_reader_of_another_format_or_without_its_confidence_is_refused(
+    tmp_path: Path, change: dict, fix: str
+) -> None:
+    from qa.errors import ModelUnavailable
+
+    meta = json.loads((reader.FOLDER / "reader.json").read_text(encoding="utf-8"))
+    (tmp_path / "reader.json").write_text(json.dumps(meta | change), encoding="utf-8")
+    with pytest.raises(ModelUnavailable, match=fix):
+        reader.load.__wrapped__("reader", tmp_path)
+
+
 # ---------------------------------------------------------------- choosing the quotes, faked
 
 _TEXT = "Japan's tycoon was arrested on Thursday. Yoshiaki Tsutsumi was once the richest man."
