@@ -127,7 +127,8 @@ def reader_ab(engine: Engine, index: Path, args: argparse.Namespace) -> None:
         ),
     }
     print(json.dumps(result, indent=2))
-    out = ROOT / "benchmarks" / "results" / "reader_latency.json"
+    corpus = index.name.rsplit("-", 1)[0]  # the eval cache's folder, less its digest
+    out = ROOT / "benchmarks" / "results" / f"reader_latency-{corpus}.json"
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
 
