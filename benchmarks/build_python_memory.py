@@ -16,19 +16,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 import time
 import tracemalloc
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from qa import indexing, store  # noqa: E402
-from qa.config import Settings  # noqa: E402
-from qa.embedding import DocumentVectors, Embedder, document_array, span_views  # noqa: E402
+from qa.config import Settings
+from qa.embed.embedding import DocumentVectors, Embedder, document_array, span_views
+from qa.index import indexing, store
 
 ROOT = Path(__file__).resolve().parents[1]
 BBC = ROOT.parent / "shared" / "corpora" / "bbc-news" / "corpus.jsonl"

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from qa.config import Settings  # noqa: E402
-from qa.corpus import CorpusRead, read_corpus  # noqa: E402
-from qa.embedding import Embedder  # noqa: E402
-from qa.indexing import build_index, chunk_corpus  # noqa: E402
+from qa.config import Settings
+from qa.embed.embedding import Embedder
+from qa.index.indexing import build_index, chunk_corpus
+from qa.ingest.corpus import CorpusRead, read_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 BBC = ROOT.parent / "shared" / "corpora" / "bbc-news" / "corpus.jsonl"

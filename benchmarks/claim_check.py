@@ -1,4 +1,4 @@
-"""How the language model's check (`qa.llm.check`) treats claims of known truth.
+"""How the language model's check (`qa.answer.llm.check`) treats claims of known truth.
 
     python benchmarks/claim_check.py            # the held-out set, eval/claims-test
     python benchmarks/claim_check.py --tune     # the claims written for training (tune articles)
@@ -15,7 +15,7 @@ import json
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from qa import llm
+from qa.answer import llm
 
 ROOT = Path(__file__).resolve().parents[1]
 HELD_OUT = ROOT / "eval" / "claims-test" / "claims.jsonl"

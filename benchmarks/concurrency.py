@@ -19,14 +19,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from qa.config import Settings  # noqa: E402
-from qa.datasets import load_dataset  # noqa: E402
-from qa.engine import Engine  # noqa: E402
-from qa.evaluation import cache_folder  # noqa: E402
+from qa.answer.engine import Engine
+from qa.config import Settings
+from qa.eval.datasets import load_dataset
+from qa.eval.evaluation import cache_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 BBC = ROOT / "eval" / "bbc-dev"

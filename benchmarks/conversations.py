@@ -5,7 +5,7 @@
 Over one index of the seed article and the 2,225 BBC articles (the `qa eval` cache of
 eval/seed-in-bbc, built first if missing), each scripted conversation of
 tests/data/conversations-<set>.jsonl is asked turn by turn, once with the earlier questions as
-history and once without. The rules of `qa.followup` were tuned on the "tune" set only; the
+history and once without. The rules of `qa.answer.followup` were tuned on the "tune" set only; the
 "test" set was written apart, from the articles alone, and is the held-out figure. Writes
 benchmarks/results/conversations.json.
 """
@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from qa import conversations  # noqa: E402
-from qa.config import Settings  # noqa: E402
-from qa.datasets import load_dataset  # noqa: E402
-from qa.embedding import Embedder  # noqa: E402
-from qa.engine import Engine  # noqa: E402
-from qa.evaluation import ensure_index  # noqa: E402
+from qa.answer.engine import Engine
+from qa.config import Settings
+from qa.embed.embedding import Embedder
+from qa.eval import conversations
+from qa.eval.datasets import load_dataset
+from qa.eval.evaluation import ensure_index
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"

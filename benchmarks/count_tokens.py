@@ -10,17 +10,14 @@ prints the seconds and the ratio of the best runs.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from qa import indexing  # noqa: E402
-from qa.config import Settings  # noqa: E402
-from qa.corpus import read_corpus  # noqa: E402
-from qa.embedding import Embedder  # noqa: E402
+from qa.config import Settings
+from qa.embed.embedding import Embedder
+from qa.index import indexing
+from qa.ingest.corpus import read_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 BBC = ROOT.parent / "shared" / "corpora" / "bbc-news" / "corpus.jsonl"

@@ -28,13 +28,11 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from qa import store  # noqa: E402
-from qa.config import Settings  # noqa: E402
-from qa.embedding import Embedder  # noqa: E402
-from qa.engine import Engine  # noqa: E402
-from qa.indexing import build_index  # noqa: E402
+from qa.answer.engine import Engine
+from qa.config import Settings
+from qa.embed.embedding import Embedder
+from qa.index import store
+from qa.index.indexing import build_index
 
 ROOT = Path(__file__).resolve().parents[1]
 BBC = ROOT.parent / "shared" / "corpora" / "bbc-news" / "corpus.jsonl"
@@ -64,7 +62,7 @@ RUNNING: list[subprocess.Popen] = []  # killed on the way out, should this scrip
 def start(command: list[str], settings: Settings) -> tuple[subprocess.Popen, set[str]]:
     """The process, and the temporary folders killed runs left before it (not its own)."""
     leftovers = temp_folders(settings.index)
-    args = [sys.executable, "-m", "qa.cli", "index", *command]
+    args = [sys.executable, "-m", "qa", "index", *command]
     args += ["--corpus", str(settings.corpus), "--index", str(settings.index)]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     RUNNING.append(proc)

@@ -1,4 +1,4 @@
-"""Fit the answer model, `qa/answer_model.json`, on the tune halves of the question sets.
+"""Fit the answer model, `qa/answer/answer_model.json`, on the tune halves of the question sets.
 
     python benchmarks/fit_answer.py [--data DIR[:SPLIT] ...] [--sentences-from DIR ...]
         [--modes hybrid dense] [--folds 5]
@@ -6,17 +6,17 @@
 Two logistic regressions (scikit-learn), fitted in turn:
 
 1. **sentence**: pairwise, over the candidate sentences of a question's top chunks
-   (`qa.features.SENTENCE`): each row is the difference between a sentence that quotes a gold
-   fact (`qa.evaluation.facts_quoted`) and one that does not, labelled 1 (and
+   (`qa.answer.features.SENTENCE`): each row is the difference between a sentence that quotes a gold
+   fact (`qa.eval.evaluation.facts_quoted`) and one that does not, labelled 1 (and
    its negation, 0), so the fit learns what ranks the answering sentence first among its own
    question's candidates; no intercept. Only answerable questions with a fact among their
    candidates take part, from the sets named by `--sentences-from`: by default the seed and
    BBC ones, whose facts are single sentences of whole articles. RealTime QA's gold "article"
    is a quiz's one-to-three-sentence evidence excerpt in a pool of whole articles; learning
    from it teaches "prefer short documents", which is that dataset's construction, not news.
-2. **confidence**: one row per question (`qa.features.CONFIDENCE`, built from the sentence
+2. **confidence**: one row per question (`qa.answer.features.CONFIDENCE`, built from the sentence
    model's *out-of-fold* scores, so it learns from scores like those it will meet), label 1 when
-   the answer the quotes make is right (`qa.evaluation.is_right`); unanswerable questions are
+   the answer the quotes make is right (`qa.eval.evaluation.is_right`); unanswerable questions are
    always 0.
 
 Rows come from every question retrieved in each of `--modes`, so the decision holds in more than
@@ -30,7 +30,7 @@ near its top, so it is smoothed (the mean of each threshold and its two neighbou
 maximum is taken, rather than chasing one question's worth of noise.
 
 Held-out sets (`"held_out": true` in dataset.json) and `:test` halves are refused: nothing here
-may see them. Writes `qa/answer_model.json` and `benchmarks/results/fit_answer.{md,json}`.
+may see them. Writes `qa/answer/answer_model.json` and `benchmarks/results/fit_answer.{md,json}`.
 """
 
 from __future__ import annotations
@@ -42,18 +42,11 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from qa.answer import Policy, Scored, choose, cite  # noqa: E402
-from qa.calibration import probes  # noqa: E402
-from qa.config import Settings  # noqa: E402
-from qa.datasets import Query, check_evidence, load_dataset  # noqa: E402
-from qa.embedding import Embedder  # noqa: E402
-from qa.engine import Engine  # noqa: E402
-from qa.evaluation import cache_folder, ensure_index, facts_quoted, is_right  # noqa: E402
-from qa.features import (  # noqa: E402
+from qa.answer.compose import Policy, Scored, choose, cite
+from qa.answer.engine import Engine
+from qa.answer.features import (
     CONFIDENCE,
     SENTENCE,
     Sentence,
@@ -62,7 +55,12 @@ from qa.features import (  # noqa: E402
     sentence_features,
     term_weights,
 )
-from qa.model import MODEL_FILE  # noqa: E402
+from qa.answer.fitted import MODEL_FILE
+from qa.config import Settings
+from qa.embed.embedding import Embedder
+from qa.eval.datasets import Query, check_evidence, load_dataset
+from qa.eval.evaluation import cache_folder, ensure_index, facts_quoted, is_right
+from qa.index.calibration import probes
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -103,7 +101,7 @@ class Example:
 def collect(
     settings: Settings, embedder: Embedder, specs: list[str], modes: list[str]
 ) -> list[Example]:
-    """Every question of `specs` in every mode; then the off-topic probes (`qa/probes.txt`),
+    """Every question of `specs` in every mode; then the off-topic probes (`qa/index/probes.txt`),
     unanswerable by construction, asked of every corpus those sets use."""
     examples: list[Example] = []
     engines: dict[str, Engine] = {}
@@ -150,7 +148,7 @@ def _examples(
 
 
 def _quotes_fact(sentence: Sentence, query: Query) -> bool:
-    """As `qa.evaluation.facts_quoted` counts: the fact's text, from any copy of the story."""
+    """As `qa.eval.evaluation.facts_quoted` counts: the fact's text, from any copy of the story."""
     return any(facts_quoted(query, [(sentence.hit.chunk.article_id, sentence.text)]))
 
 
@@ -438,7 +436,7 @@ def main() -> None:
         nargs="+",
         default=list(CONFIDENCE),
         choices=CONFIDENCE,
-        help="the qa.features.CONFIDENCE columns the confidence model weighs",
+        help="the qa.answer.features.CONFIDENCE columns the confidence model weighs",
     )
     parser.add_argument("--modes", nargs="+", default=["hybrid", "dense"])
     parser.add_argument("--folds", type=int, default=5)
@@ -471,7 +469,7 @@ def main() -> None:
             "script": "benchmarks/fit_answer.py",
             "on": args.data,
             "sentences_from": args.sentences_from,
-            "probes": f"qa/probes.txt ({len(probes())} off-topic questions, unanswerable)",
+            "probes": f"qa/index/probes.txt ({len(probes())} off-topic questions, unanswerable)",
             "modes": args.modes,
             "questions": len({(e.dataset, e.query.id) for e in examples}),
             "date": time.strftime("%Y-%m-%d"),

@@ -3,7 +3,7 @@
     python benchmarks/index_kind_latency.py [--index DIR] [--n 200]
 
 The index (default: the `qa eval` cache of RealTime QA, 37,654 chunks) is loaded once; an
-exact `IndexFlatIP` and an HNSW index (`qa.ann`, the settings' efSearch) are built in memory
+exact `IndexFlatIP` and an HNSW index (`qa.index.ann`, the settings' efSearch) are built in memory
 from its vectors, and each question is asked of both in turn, so a busy machine slows them
 alike (and taking turns at going first). Prints ask p50/p95, the stages' p50 and how often
 the two give the same citations. Writes `benchmarks/results/index_kind_latency.json`.
@@ -19,15 +19,13 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from qa import ann  # noqa: E402
-from qa.config import Settings  # noqa: E402
-from qa.datasets import load_dataset  # noqa: E402
-from qa.engine import Engine  # noqa: E402
-from qa.evaluation import cache_folder  # noqa: E402
+from qa.answer.engine import Engine
+from qa.config import Settings
+from qa.eval.datasets import load_dataset
+from qa.eval.evaluation import cache_folder
+from qa.index import ann
 
 ROOT = Path(__file__).resolve().parents[1]
 RTQA = ROOT.parent / "shared" / "eval" / "realtimeqa"

@@ -30,15 +30,13 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from qa import keyword  # noqa: E402
-from qa.config import Settings  # noqa: E402
-from qa.datasets import load_dataset  # noqa: E402
-from qa.engine import Engine  # noqa: E402
-from qa.evaluation import cache_folder  # noqa: E402
+from qa.answer.engine import Engine
+from qa.config import Settings
+from qa.eval.datasets import load_dataset
+from qa.eval.evaluation import cache_folder
+from qa.index import bm25
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -80,7 +78,7 @@ def synthetic(engine: Engine, rows: int, seed: int = 0) -> Engine:
         chunks=[data.chunks[i] for i in order],
         vectors=vectors,
         sentence_vectors=data.sentence_vectors[sentence_rows],
-        keyword=keyword.rebuild(data.keyword, order.tolist()) if data.keyword else None,
+        keyword=bm25.rebuild(data.keyword, order.tolist()) if data.keyword else None,
     )
     new_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     return replace(

@@ -27,14 +27,12 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import numpy as np
+from gradio_client import Client
 
-import numpy as np  # noqa: E402
-from gradio_client import Client  # noqa: E402
-
-from qa.config import Settings  # noqa: E402
-from qa.datasets import load_dataset  # noqa: E402
-from qa.evaluation import cache_folder  # noqa: E402
+from qa.config import Settings
+from qa.eval.datasets import load_dataset
+from qa.eval.evaluation import cache_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 BBC = ROOT / "eval" / "bbc-dev"
@@ -56,7 +54,7 @@ def _rss_mb(pid: int) -> int:
 
 def _serve(index: Path, log: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
-    env = dict(os.environ, QA_INDEX=str(index), QA_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False")
+    env = dict(os.environ, QA_INDEX=str(index), QA_PORT=str(port))
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=out,
                                 stderr=subprocess.STDOUT)  # fmt: skip

@@ -15,10 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import os
 from pathlib import Path
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "eval"
@@ -36,9 +33,9 @@ def _status() -> dict[str, float]:
 
 
 def _serve(index: str | None, queue) -> None:
+    from qa.answer.engine import Engine
     from qa.config import Settings
-    from qa.embedding import Embedder
-    from qa.engine import Engine
+    from qa.embed.embedding import Embedder
 
     settings = Settings.from_env()
     embedder = Embedder.load(settings.model, settings.precision)

@@ -16,19 +16,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from qa.config import Settings  # noqa: E402
-from qa.corpus import read_corpus  # noqa: E402
-from qa.datasets import check_evidence, corpus_digest, load_dataset  # noqa: E402
-from qa.embedding import Embedder  # noqa: E402
-from qa.engine import Engine  # noqa: E402
-from qa.evaluation import collapse, ensure_index, mean, ranking_metrics  # noqa: E402
+from qa.answer.engine import Engine
+from qa.config import Settings
+from qa.embed.embedding import Embedder
+from qa.eval.datasets import check_evidence, corpus_digest, load_dataset
+from qa.eval.evaluation import collapse, ensure_index, mean, ranking_metrics
+from qa.ingest.corpus import read_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = 200

@@ -25,16 +25,14 @@ import statistics
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from qa.config import Settings  # noqa: E402
-from qa.corpus import read_corpus  # noqa: E402
-from qa.datasets import load_dataset  # noqa: E402
-from qa.embedding import Embedder, bf16_supported  # noqa: E402
-from qa.evaluation import evaluate_dataset  # noqa: E402
-from qa.indexing import chunk_corpus  # noqa: E402
+from qa.config import Settings
+from qa.embed.embedding import Embedder, bf16_supported
+from qa.eval.datasets import load_dataset
+from qa.eval.evaluation import evaluate_dataset
+from qa.index.indexing import chunk_corpus
+from qa.ingest.corpus import read_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"

@@ -17,12 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from qa.datasets import load_dataset  # noqa: E402
-from qa.embedding import Embedder, _Queries  # noqa: E402
+from qa.embed.embedding import Embedder, _Queries
+from qa.eval.datasets import load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 RTQA = ROOT.parent / "shared" / "eval" / "realtimeqa"

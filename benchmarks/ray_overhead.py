@@ -17,16 +17,15 @@ import shutil
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from qa import store  # noqa: E402
-from qa.config import Settings  # noqa: E402
-from qa.corpus import CorpusRead, read_corpus  # noqa: E402
-from qa.embedding import Embedder  # noqa: E402
-from qa.indexing import build_index  # noqa: E402
+from qa.config import Settings
+from qa.embed.embedding import Embedder
+from qa.index import store
+from qa.index.indexing import build_index
+from qa.ingest.corpus import CorpusRead, read_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 BBC = ROOT.parent / "shared" / "corpora" / "bbc-news" / "corpus.jsonl"

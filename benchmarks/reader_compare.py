@@ -7,30 +7,27 @@ For each set, with the fitted model alone (QA_READER=0) and with the reader: the
 answerable questions whose gold answer is quoted (outcome "answer" or "closest"), of those the
 share given as the answer, the share of unanswerable ones not given as an answer, and the AUROC
 of the confidence (answerable against unanswerable). `tune` first fits the reader's
-confidence, a logistic regression over `qa.reader.SIGNALS` with "the best sentence's quote holds
+confidence, a logistic regression over `reader.SIGNALS` with "the best sentence's quote holds
 the gold answer" as its label, then sweeps its threshold for the best mean of "quoted answers
 given as answers" and "unanswerable not answered" over the tune sets (each set weighing the
-same), writes both into `qa/models/reader.json`, and reports the sets with them.
+same), writes both into `qa/answer/models/reader.json`, and reports the sets with them.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import replace
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from qa import reader  # noqa: E402
-from qa.config import Settings  # noqa: E402
-from qa.datasets import load_dataset  # noqa: E402
-from qa.embedding import Embedder  # noqa: E402
-from qa.engine import Engine  # noqa: E402
-from qa.evaluation import answer_figures, ensure_index, is_right, run_queries  # noqa: E402
+from qa.answer import reader
+from qa.answer.engine import Engine
+from qa.config import Settings
+from qa.embed.embedding import Embedder
+from qa.eval.datasets import load_dataset
+from qa.eval.evaluation import answer_figures, ensure_index, is_right, run_queries
 
 ROOT = Path(__file__).resolve().parents[1]
 META = reader.FOLDER / "reader.json"
@@ -60,8 +57,8 @@ def outcomes_of(spec: str, reader: bool, embedder: Embedder) -> list:
 def signals(spec: str, embedder: Embedder) -> list[tuple[list[float], bool]]:
     """Per question of a set: the reader's signals for its best sentence, and whether the quotes
     hold the gold answer."""
-    from qa.answer import compose
-    from qa.calibration import TYPICAL
+    from qa.answer.compose import compose
+    from qa.index.calibration import TYPICAL
 
     path, _, split = spec.partition(":")
     data = load_dataset(ROOT / path, split or "all")

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 import time
@@ -29,12 +28,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from qa import keyword, store  # noqa: E402
-from qa.datasets import Query, load_dataset  # noqa: E402
+from qa import text
+from qa.eval.datasets import Query, load_dataset
+from qa.index import bm25, store
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -55,7 +53,7 @@ class Bm25Config:
     k1: float = 1.5
     b: float = 0.75
     # bm25s's 33 English stopwords ("en", the plain baseline) or the product's list ("qa":
-    # the same plus the words questions are made of, `qa.keyword.QUESTION_WORDS`)
+    # the same plus the words questions are made of, `qa.text.QUESTION_WORDS`)
     stopwords: str = "en"
 
     def stoplist(self) -> Collection[str] | None:
@@ -71,9 +69,9 @@ def _stemmer():  # noqa: ANN202 - PyStemmer has no type hints
 
 
 # The product's own tokenizer and headline rule, so a variant measures what the index does.
-tokenize = keyword.tokenize
-title_template = keyword.template
-boilerplate_titles = keyword.boilerplate_templates
+tokenize = bm25.tokenize
+title_template = text.headline_template
+boilerplate_titles = bm25.boilerplate_templates
 
 
 # ---------------------------------------------------------------- the dataset in memory
@@ -179,7 +177,7 @@ def _encoded(texts: list[str], path: Path) -> np.ndarray:
         if list(saved["texts"]) == texts:
             return saved["vectors"]
     from qa.config import Settings
-    from qa.embedding import Embedder
+    from qa.embed.embedding import Embedder
 
     emb = Embedder.load(Settings.from_env().model)
     vectors = np.concatenate([emb.encode_query(t) for t in texts]) if texts else np.zeros((0, 384))

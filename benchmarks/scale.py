@@ -1,4 +1,4 @@
-"""The FAISS index kinds of `qa.ann` from 100,000 to 1,000,000 realistic vectors.
+"""The FAISS index kinds of `qa.index.ann` from 100,000 to 1,000,000 realistic vectors.
 
     python benchmarks/scale.py [--sizes 100000 1000000] [--kinds flat hnsw ivf] [--queries 1000]
 
@@ -27,10 +27,9 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -82,8 +81,8 @@ def corpus(n: int, real: np.ndarray) -> Path:
 
 
 def query_vectors(count: int) -> np.ndarray:
-    from qa.datasets import load_dataset
-    from qa.embedding import Embedder
+    from qa.embed.embedding import Embedder
+    from qa.eval.datasets import load_dataset
 
     texts = []
     for folder in (ROOT.parent / "shared" / "eval" / "realtimeqa", ROOT / "eval" / "bbc-test"):
@@ -118,7 +117,7 @@ def _rss_mb() -> float:
 def _build(path: str, kind: str, out: str, queue) -> None:
     import faiss
 
-    from qa import ann
+    from qa.index import ann
 
     before = _rss_mb()
     x = np.load(path, mmap_mode="r")
@@ -130,7 +129,7 @@ def _build(path: str, kind: str, out: str, queue) -> None:
 
 
 def _serve(out: str, queries: np.ndarray, truth: np.ndarray, kind: str, queue) -> None:
-    from qa import ann
+    from qa.index import ann
 
     before = _rss_mb()
     index = ann.read(Path(out))

@@ -1,9 +1,9 @@
 """Where "on the topic" should start: the best passage's cosine as a z-score against the index's
-off-topic background (`qa.calibration`), for answerable and unanswerable tune questions.
+off-topic background (`qa.index.calibration`), for answerable and unanswerable tune questions.
 
     python benchmarks/topic_threshold.py
 
-`qa.answer.TOPIC_Z` decides between the outcomes "closest" and "none": under it nothing is
+`qa.answer.compose.TOPIC_Z` decides between the outcomes "closest" and "none": under it nothing is
 quoted. A right answer must not be hidden behind "none", so this prints, for several values,
 the share of answerable questions whose shown quotes hold the gold answer that would lose them,
 and the share of unanswerable and off-topic questions that get "none". Tune halves and tune
@@ -12,24 +12,22 @@ sets only (`fit_answer.TUNE`); off-topic questions are `OFF_TOPIC` below, writte
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np  # noqa: E402
-from fit_answer import ROOT, TUNE  # noqa: E402
+import numpy as np
+from fit_answer import ROOT, TUNE
 
-from qa.answer import Policy, compose  # noqa: E402
-from qa.calibration import TYPICAL  # noqa: E402
-from qa.config import Settings  # noqa: E402
-from qa.datasets import load_dataset  # noqa: E402
-from qa.embedding import Embedder  # noqa: E402
-from qa.engine import Engine  # noqa: E402
-from qa.evaluation import ensure_index, is_right  # noqa: E402
-from qa.features import analyse, term_weights  # noqa: E402
+from qa.answer.compose import Policy, compose
+from qa.answer.engine import Engine
+from qa.answer.features import analyse, term_weights
+from qa.config import Settings
+from qa.embed.embedding import Embedder
+from qa.eval.datasets import load_dataset
+from qa.eval.evaluation import ensure_index, is_right
+from qa.index.calibration import TYPICAL
 
 OFF_TOPIC = (
     "What is the boiling point of water at sea level?",

@@ -25,11 +25,9 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from qa.config import Settings  # noqa: E402
-from qa.embedding import Embedder  # noqa: E402
-from qa.indexing import BuildReport, build_index, update_index  # noqa: E402
+from qa.config import Settings
+from qa.embed.embedding import Embedder
+from qa.index.indexing import BuildReport, build_index, update_index
 
 ROOT = Path(__file__).resolve().parents[1]
 BBC = ROOT.parent / "shared" / "corpora" / "bbc-news" / "corpus.jsonl"
@@ -123,7 +121,15 @@ def main() -> None:
     # End to end, as a user runs it: Python start-up, imports and model load included.
     victim["text"] = victim["text"] + " The figures were revised again on Friday."
     write(copy, changed)
-    command = [sys.executable, "-m", "qa.cli", "index", "update", "--corpus", str(copy.parent)]
+    command = [
+        sys.executable,
+        "-m",
+        "qa",
+        "index",
+        "update",
+        "--corpus",
+        str(copy.parent),
+    ]
     started = time.perf_counter()
     done = subprocess.run(
         [*command, "--index", str(settings.index)], capture_output=True, text=True, check=True

@@ -4,17 +4,23 @@ The public surface is small. Names load on first use (PEP 562), so `import qa` a
 stay instant: no model, no FAISS, no Gradio until a command needs them.
 """
 
+import os
 from importlib import import_module
 
+from qa.config import OFFLINE
+
+for _name, _value in OFFLINE.items():
+    os.environ.setdefault(_name, _value)
+
 _EXPORTS = {
-    "Answer": "qa.answer",
-    "Citation": "qa.answer",
-    "Article": "qa.corpus",
-    "read_corpus": "qa.corpus",
+    "Answer": "qa.answer.compose",
+    "Citation": "qa.answer.compose",
+    "Article": "qa.ingest.corpus",
+    "read_corpus": "qa.ingest.corpus",
     "Settings": "qa.config",
     "QAError": "qa.errors",
-    "Engine": "qa.engine",
-    "build_index": "qa.indexing",
+    "Engine": "qa.answer.engine",
+    "build_index": "qa.index.indexing",
 }
 __all__ = sorted(_EXPORTS)
 

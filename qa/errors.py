@@ -6,8 +6,11 @@ QAError                   base: the CLI prints its message on one line and exits
 ├── IndexCorrupt          a file of the index is missing, truncated or unreadable
 ├── IndexMismatch         the index was built with another model or chunking
 ├── IndexLocked           another build holds the index lock
-└── ModelUnavailable      the embedding model cannot be loaded offline
+├── ModelUnavailable      the embedding model cannot be loaded offline
+└── ExtraMissing          a use whose optional dependencies are not installed (exit 2)
 """
+
+import importlib.util
 
 
 class QAError(Exception):
@@ -46,3 +49,17 @@ class IndexLocked(QAError):
 
 class ModelUnavailable(QAError):
     pass
+
+
+class ExtraMissing(UsageError):
+    def __init__(self, use: str, module: str, extra: str) -> None:
+        super().__init__(
+            f"{use} needs {module}, which serving alone does not install: "
+            f"pip install -e '.[{extra}]' (`make test` installs every extra)."
+        )
+
+
+def need(module: str, extra: str, use: str) -> None:
+    """Refuse `use` when `module` of the optional `extra` is not installed, naming the fix."""
+    if importlib.util.find_spec(module) is None:
+        raise ExtraMissing(use, module, extra)

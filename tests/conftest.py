@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+from qa.config import OFFLINE, Settings
 
-from qa.config import Settings  # noqa: E402
+os.environ.update(OFFLINE)  # the tests never reach a model hub, whatever the shell says
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -48,7 +47,7 @@ def write_bbc_subset(path: Path, ids: set[str] | None = None, n: int = 0) -> Pat
 
 @pytest.fixture(scope="session")
 def embedder():
-    from qa.embedding import Embedder
+    from qa.embed.embedding import Embedder
 
     # as the product loads it: questions through ONNX Runtime (exported once per machine)
     return Embedder.load(query_runtime="onnx", model_cache=Settings().model_cache)
@@ -57,7 +56,7 @@ def embedder():
 @pytest.fixture(scope="session")
 def seed_settings(tmp_path_factory: pytest.TempPathFactory, embedder) -> Settings:
     """A real index of the seed article, built once for the session."""
-    from qa.indexing import build_index
+    from qa.index.indexing import build_index
 
     settings = Settings(corpus=SEEDS, index=tmp_path_factory.mktemp("seed-index"))
     build_index(settings, embedder)
@@ -66,6 +65,6 @@ def seed_settings(tmp_path_factory: pytest.TempPathFactory, embedder) -> Setting
 
 @pytest.fixture(scope="session")
 def seed_engine(seed_settings: Settings, embedder):
-    from qa.engine import Engine
+    from qa.answer.engine import Engine
 
     return Engine.load(seed_settings, embedder)

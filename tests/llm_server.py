@@ -1,4 +1,4 @@
-"""An OpenAI-compatible chat-completions server with scripted answers, for testing `qa.llm`.
+"""An OpenAI-compatible chat-completions server with scripted answers, for testing `qa.answer.llm`.
 
     python tests/llm_server.py PORT
 

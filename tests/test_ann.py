@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from qa import ann, store
-from qa.cli import app
-from qa.engine import Engine
+from qa.answer.engine import Engine
 from qa.errors import UsageError
-from qa.indexing import build_index, update_index
+from qa.index import ann, store
+from qa.index.indexing import build_index, update_index
+from qa.surfaces.cli import app
 from tests.conftest import SEEDS
 
 

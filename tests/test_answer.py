@@ -9,14 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import keyword, reader
-from qa import model as answer_model
-from qa.answer import CLOSEST, NOT_FOUND, Policy, Scored, choose
-from qa.chunking import Chunk
-from qa.config import Settings
-from qa.engine import Engine
-from qa.evaluation import is_right
-from qa.features import (
+from qa.answer import fitted, reader
+from qa.answer.compose import CLOSEST, NOT_FOUND, Policy, Scored, choose
+from qa.answer.engine import Engine
+from qa.answer.features import (
     CONFIDENCE,
     SENTENCE,
     Question,
@@ -35,8 +31,12 @@ from qa.features import (
     terms,
     withheld,
 )
-from qa.indexing import build_index
-from qa.retrieval import Hit
+from qa.answer.retrieval import Hit
+from qa.config import Settings
+from qa.eval.evaluation import is_right
+from qa.index import bm25
+from qa.index.indexing import build_index
+from qa.ingest.chunking import Chunk
 from tests.conftest import ROOT, write_bbc_subset
 
 # ---------------------------------------------------------------- one notion of a word
@@ -44,7 +44,7 @@ from tests.conftest import ROOT, write_bbc_subset
 
 def test_answer_scoring_counts_the_words_bm25_indexes() -> None:
     text = "More than 4,000 people were detained by the authorities, and $1.13bn was spent."
-    assert terms(text) == set(keyword.tokenize([text])[0])
+    assert terms(text) == set(bm25.tokenize([text])[0])
     assert {"4000", "1.13", "detain", "author"} <= terms(text)
     assert terms("How many people were detained?") == {"peopl", "detain"}  # "how many": asking
 
@@ -53,7 +53,7 @@ def test_document_frequencies_are_the_bm25_matrix_s(seed_engine: Engine) -> None
     """Stored with the index, and equal to a recount over the chunks' keyword text."""
     index = seed_engine.index
     stored = term_weights(index)
-    counted = TermWeights.of([keyword.keyword_text(index.data.articles[c.article_id].title, c.text)
+    counted = TermWeights.of([bm25.keyword_text(index.data.articles[c.article_id].title, c.text)
                               for c in index.data.chunks])  # fmt: skip
     assert stored.n_docs == counted.n_docs == len(index.data.chunks)
     for word in ("kazakhstan", "csto", "tokayev", "troop", "elbasi", "zebra"):
@@ -163,12 +163,12 @@ def test_novelty_is_the_share_of_the_sentence_words_the_question_lacks() -> None
 
 
 def test_the_shipped_model_matches_the_features_and_says_what_it_was_fitted_on() -> None:
-    fitted = answer_model.load()
-    assert set(fitted.sentence.features) <= set(SENTENCE)
-    assert set(fitted.confidence.features) <= set(CONFIDENCE)
-    assert 0 < fitted.threshold < 1 and fitted.margin > 0
-    assert fitted.fitted["script"] == "benchmarks/fit_answer.py"
-    for spec in fitted.fitted["on"]:  # never a held-out set, never a test half
+    model = fitted.load()
+    assert set(model.sentence.features) <= set(SENTENCE)
+    assert set(model.confidence.features) <= set(CONFIDENCE)
+    assert 0 < model.threshold < 1 and model.margin > 0
+    assert model.fitted["script"] == "benchmarks/fit_answer.py"
+    for spec in model.fitted["on"]:  # never a held-out set, never a test half
         folder, _, split = spec.partition(":")
         assert split != "test"
         meta = ROOT / folder / "dataset.json"  # read alone: its corpus may live elsewhere
@@ -179,12 +179,12 @@ def test_the_shipped_model_matches_the_features_and_says_what_it_was_fitted_on()
 def test_a_model_fitted_on_other_features_is_refused_with_the_fix(tmp_path: Path) -> None:
     from qa.errors import ModelUnavailable
 
-    data = json.loads(answer_model.MODEL_FILE.read_text(encoding="utf-8"))
+    data = json.loads(fitted.MODEL_FILE.read_text(encoding="utf-8"))
     data["sentence"]["features"][0] = "no_such_signal"
     path = tmp_path / "model.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(ModelUnavailable, match="fit_answer.py"):
-        answer_model.load.__wrapped__(path)
+        fitted.load.__wrapped__(path)
 
 
 @pytest.mark.parametrize(
@@ -330,7 +330,7 @@ def test_the_threshold_setting_overrides_the_model_s(seed_settings: Settings, em
 
 
 def _right(engine: Engine, row: dict) -> bool:
-    from qa.datasets import Evidence, Query
+    from qa.eval.datasets import Evidence, Query
 
     evidence = tuple(Evidence(ev["article_id"], ev.get("fact")) for ev in row["evidence"])
     query = Query(row["id"], row["question"], row["type"], row.get("answer"), evidence)

@@ -83,9 +83,6 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def _environment(index: Path, corpus: Path = ROOT / "seeds") -> dict[str, str]:
     return {
         **os.environ,
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "HF_HUB_OFFLINE": "1",
-        "HF_HUB_DISABLE_TELEMETRY": "1",
         "QA_CORPUS": str(corpus),
         "QA_INDEX": str(index),
     }
@@ -122,7 +119,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     tmp = tmp_path_factory.mktemp("browser")
     index, corpus = tmp / "index", tmp / "corpus"
     shutil.copytree(ROOT / "seeds", corpus)
-    command = [sys.executable, "-m", "qa.cli", "index", "build"]
+    command = [sys.executable, "-m", "qa", "index", "build"]
     command += ["--corpus", str(corpus), "--index", str(index)]
     env = _environment(index, corpus)
     build = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)

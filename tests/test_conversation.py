@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from qa import conversations
-from qa.cli import app
+from qa.answer.followup import rewrite
 from qa.config import Settings
-from qa.followup import names, rewrite
+from qa.eval import conversations
+from qa.surfaces.cli import app
+from qa.text import names
 from tests.conftest import DATA, SEEDS, write_bbc_subset
 
 runner = CliRunner()
@@ -64,8 +65,8 @@ def test_a_bad_conversation_file_names_its_line(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def mixed_engine(tmp_path_factory: pytest.TempPathFactory, embedder):
     """The seed and the BBC articles the held-out conversations are about, among 150 others."""
-    from qa.engine import Engine
-    from qa.indexing import build_index
+    from qa.answer.engine import Engine
+    from qa.index.indexing import build_index
 
     held_out = conversations.load(DATA / "conversations-test.jsonl")
     ids = {t.article_id for c in held_out for t in c.turns}

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.corpus import BOILERPLATE, Skipped, clean_text, read_corpus, read_file
 from qa.errors import UsageError
+from qa.ingest.corpus import BOILERPLATE, Skipped, clean_text, read_corpus, read_file
 
 REPO = Path(__file__).parents[1]
 SEED = REPO / "seeds" / "000_28b99177e199c771.txt"
@@ -525,7 +525,7 @@ def test_a_link_that_loops_or_leads_nowhere_is_skipped_with_the_reason(tmp_path:
 
 
 def test_an_overlong_article_is_skipped_with_the_limit(tmp_path: Path) -> None:
-    from qa.corpus import MAX_ARTICLE_CHARS
+    from qa.ingest.corpus import MAX_ARTICLE_CHARS
 
     words = "word " * (MAX_ARTICLE_CHARS // 5 + 10)
     write(tmp_path, "dump.txt", "Dump\n\n" + words)

@@ -8,10 +8,10 @@ import shutil
 import numpy as np
 import pytest
 
-from qa import store
+from qa.answer.engine import Engine
 from qa.config import Settings
-from qa.engine import Engine
-from qa.indexing import build_index
+from qa.index import store
+from qa.index.indexing import build_index
 from tests.conftest import SEEDS, write_bbc_subset
 
 QUESTIONS = (
@@ -26,7 +26,9 @@ def ray_runtime():
     try:
         import ray
     except ImportError:
-        pytest.fail("Ray is not installed: `make install` installs the '.[distributed]' extra")
+        pytest.fail(
+            pytest.fail("Ray is not installed: `make test` installs the '.[distributed]' extra")
+        )
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()

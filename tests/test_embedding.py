@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.embedding import Embedder, resolve_model
+from qa.embed.embedding import Embedder, resolve_model
 from qa.errors import ModelUnavailable
 
 
@@ -88,7 +88,7 @@ def test_bf16_vectors_agree_with_fp32(embedder: Embedder) -> None:
 
 
 def test_precision_is_resolved_with_a_reason(monkeypatch: pytest.MonkeyPatch) -> None:
-    from qa import embedding
+    from qa.embed import embedding
     from qa.errors import UsageError
 
     assert embedding.resolve_precision("fp32") == ("fp32", None)
@@ -111,7 +111,7 @@ QUESTIONS = [
 
 
 def _onnx_embedder(embedder: Embedder, cache: Path) -> Embedder:
-    from qa.embedding import _Queries
+    from qa.embed.embedding import _Queries
 
     return Embedder(embedder.model, embedder.name, queries=_Queries(cache))
 
@@ -145,7 +145,7 @@ def test_a_damaged_export_is_made_again(embedder: Embedder, tmp_path: Path) -> N
 def test_questions_fall_back_to_pytorch_with_a_reason(
     embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from qa import onnx_queries
+    from qa.embed import onnx_queries
 
     torch_vector = Embedder(embedder.model, embedder.name).encode_query(QUESTIONS[0])
     not_a_folder = tmp_path / "file"

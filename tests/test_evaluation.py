@@ -10,10 +10,9 @@ from types import SimpleNamespace
 import pytest
 from typer.testing import CliRunner
 
-from qa.cli import app
-from qa.datasets import Evidence, Query, check_evidence, load_dataset, qrels, split_of
-from qa.errors import UsageError
-from qa.evaluation import (
+from qa.errors import ExtraMissing, UsageError, need
+from qa.eval.datasets import Evidence, Query, check_evidence, load_dataset, qrels, split_of
+from qa.eval.evaluation import (
     Outcome,
     answer_figures,
     collapse,
@@ -26,6 +25,7 @@ from qa.evaluation import (
     risk_coverage,
     significance,
 )
+from qa.surfaces.cli import app
 from tests.conftest import DATA, ROOT, bbc_lines
 
 runner = CliRunner()
@@ -350,7 +350,7 @@ def test_beir_layout_reads_as_is(tmp_path: Path) -> None:
 @pytest.fixture
 def fast_model(monkeypatch: pytest.MonkeyPatch, embedder) -> None:
     """The CLI loads the model itself; hand it the session's copy instead."""
-    from qa.embedding import Embedder
+    from qa.embed.embedding import Embedder
 
     monkeypatch.setattr(Embedder, "load", classmethod(lambda cls, *args, **kwargs: embedder))
 
@@ -392,6 +392,26 @@ def test_eval_cli_rejects_bad_input(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "line 1: not valid JSON" in result.output
     result = runner.invoke(app, ["eval", str(ROOT / "eval" / "seed"), "--mode", "sparse"])
     assert result.exit_code == 2 and "Unknown mode 'sparse'" in result.output
+
+
+def test_eval_without_its_extra_names_the_pip_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Serving installs no ranx or matplotlib: `qa eval` then refuses at once, naming the extra,
+    before it builds an index."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n == "ranx" else real(n, *a)
+    )
+    result = runner.invoke(app, ["eval", str(ROOT / "eval" / "seed"), "--cache", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert "qa eval needs ranx" in result.output and "pip install -e '.[eval]'" in result.output
+    assert not any(tmp_path.iterdir())  # refused before any index was built
+    with pytest.raises(ExtraMissing, match="matplotlib"):
+        monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None)
+        need("matplotlib", "eval", "qa eval --plot")
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from qa.cli import app
 from qa.config import Settings
 from qa.errors import IndexCorrupt, UsageError
+from qa.surfaces.cli import app
 from tests.conftest import SEEDS
 
 runner = CliRunner()
@@ -26,7 +26,7 @@ runner = CliRunner()
 @pytest.fixture
 def fast_model(monkeypatch: pytest.MonkeyPatch, embedder) -> None:
     """The CLI loads the model itself; hand it the session's copy instead."""
-    from qa.embedding import Embedder
+    from qa.embed.embedding import Embedder
 
     monkeypatch.setattr(Embedder, "load", classmethod(lambda cls, *args, **kwargs: embedder))
 
@@ -55,7 +55,7 @@ def _clean_failure(result, code: int, *words: str) -> None:
 
 
 def test_questions_that_cannot_be_answered_are_usage_errors(seed_engine) -> None:
-    from qa.engine import MAX_QUESTION_CHARS
+    from qa.answer.engine import MAX_QUESTION_CHARS
 
     with pytest.raises(UsageError, match="over the limit of 2,000"):
         seed_engine.ask("why " * (MAX_QUESTION_CHARS // 4 + 1))
@@ -135,7 +135,7 @@ def test_a_long_history_is_read_through_its_last_turns(seed_engine) -> None:
 
 
 def test_mcp_tools_answer_any_argument_with_a_message(seed_engine) -> None:
-    from qa.tools import make_tools
+    from qa.surfaces.tools import make_tools
 
     ask, search = make_tools(seed_engine)
     deep = "[" * 100_000 + "]" * 100_000
@@ -198,7 +198,7 @@ MANIFEST_DAMAGE = {
 
 @pytest.mark.parametrize("damage", CURRENT_DAMAGE, ids=list(CURRENT_DAMAGE))
 def test_a_damaged_current_is_reported_and_rebuilt(seed_copy: Path, fast_model, damage) -> None:
-    from qa import store
+    from qa.index import store
 
     (seed_copy / "CURRENT").write_bytes(CURRENT_DAMAGE[damage])
     with pytest.raises(IndexCorrupt, match="not a generation of this index"):
@@ -293,9 +293,9 @@ def test_any_json_in_any_manifest_field_gets_a_message_never_a_traceback(
     one) replaced by any JSON value: each answers, or refuses with one line naming the fix."""
     import tempfile
 
-    from qa import store
     from qa.errors import QAError
-    from qa.indexing import manifest_expectations
+    from qa.index import store
+    from qa.index.indexing import manifest_expectations
 
     with tempfile.TemporaryDirectory() as tmp:
         index = Path(tmp) / "index"
@@ -329,7 +329,7 @@ def test_any_json_in_any_manifest_field_gets_a_message_never_a_traceback(
 
 
 def test_a_running_engine_keeps_answering_when_current_goes_bad(seed_copy: Path, embedder) -> None:
-    from qa.engine import Engine
+    from qa.answer.engine import Engine
 
     engine = Engine.load(Settings(corpus=SEEDS, index=seed_copy), embedder)
     (seed_copy / "CURRENT").write_bytes(b"\xff\x00")
@@ -434,7 +434,7 @@ def test_a_damaged_new_generation_leaves_the_chat_answering(
     seed_copy: Path, embedder, name: str, how: str
 ) -> None:
     """What a running chat sees when a build's generation is damaged after it was written."""
-    from qa.engine import Engine
+    from qa.answer.engine import Engine
 
     engine = Engine.load(Settings(corpus=SEEDS, index=seed_copy), embedder)
     good = _damaged_generation(seed_copy, name, how)
@@ -448,7 +448,7 @@ def test_an_update_repairs_a_damaged_generation_and_the_chat_follows(
     seed_copy: Path, fast_model, embedder, name: str, how: str
 ) -> None:
     """Each file once, the kinds of damage in turn (all 28 pairs are refused above)."""
-    from qa.engine import Engine
+    from qa.answer.engine import Engine
 
     engine = Engine.load(Settings(corpus=SEEDS, index=seed_copy), embedder)
     good = _damaged_generation(seed_copy, name, how)
@@ -475,17 +475,18 @@ def test_verify_passes_on_a_sound_index_and_a_rebuild_repairs_garbage(
 # --- who may use it ----------------------------------------------------------------------------
 
 
-def test_auth_pairs_from_the_variable_or_a_file(tmp_path: Path) -> None:
-    from qa.ui import auth_pairs
+def test_logins_from_the_variable_or_a_file(tmp_path: Path) -> None:
+    from qa.config import Settings, logins
 
-    assert auth_pairs("") == []
-    assert auth_pairs("ann:s3cret, bob:pa:ss") == [("ann", "s3cret"), ("bob", "pa:ss")]
-    logins = tmp_path / "logins"
-    logins.write_text("ann:one\n\ncarl:two\n", encoding="utf-8")
-    assert auth_pairs(str(logins)) == [("ann", "one"), ("carl", "two")]
+    assert logins("") == []
+    assert logins("ann:s3cret, bob:pa:ss") == [("ann", "s3cret"), ("bob", "pa:ss")]
+    written = tmp_path / "logins"
+    written.write_text("ann:one\n\ncarl:two\n", encoding="utf-8")
+    assert logins(str(written)) == [("ann", "one"), ("carl", "two")]
+    assert Settings(auth=str(written)).logins() == [("ann", "one"), ("carl", "two")]
     for bad in ("ann", "ann:", ":pw", " , "):
         with pytest.raises(UsageError, match="QA_AUTH"):
-            auth_pairs(bad)
+            logins(bad)
 
 
 def test_a_login_guards_the_chat_and_its_api(seed_copy: Path, tmp_path: Path) -> None:
@@ -502,7 +503,6 @@ def test_a_login_guards_the_chat_and_its_api(seed_copy: Path, tmp_path: Path) ->
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = dict(os.environ, QA_INDEX=str(seed_copy), QA_PORT=str(port), QA_AUTH="ann:s3cret")
-    env |= {"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=out,
@@ -548,7 +548,7 @@ def test_a_login_guards_the_chat_and_its_api(seed_copy: Path, tmp_path: Path) ->
 
 
 def test_serving_beyond_loopback_without_a_login_warns() -> None:
-    from qa.ui import access
+    from qa.surfaces.ui import access
 
     assert access(Settings()) == (None, None)  # loopback: nobody else can reach it
     logins, warning = access(Settings(host="0.0.0.0"))

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from qa import corpus, library
-from qa.corpus import read_corpus
 from qa.errors import UsageError
+from qa.ingest import corpus, library
+from qa.ingest.corpus import read_corpus
 
 STORY = "Lanterns over Tallinn\n\nThe city lit 4,000 paper lanterns on Friday night.\n"
 

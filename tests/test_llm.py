@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from qa import llm
+from qa.answer import llm
 from qa.config import Settings
 from qa.errors import QAError
 from tests.test_browser import _free_port

@@ -40,7 +40,7 @@ def test_ask_and_search_are_mcp_tools(seed_settings: Settings, tmp_path: Path) -
     env = _environment(seed_settings.index, SEEDS) | {"QA_PORT": str(port)}
     log = (tmp_path / "server.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "serve", "--mcp", "--index", str(seed_settings.index)],
+        [sys.executable, "-m", "qa", "serve", "--mcp", "--index", str(seed_settings.index)],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
@@ -76,8 +76,8 @@ def test_mcp_without_the_package_says_what_to_install(
 ) -> None:
     import importlib.util
 
-    from qa import ui
     from qa.errors import UsageError
+    from qa.surfaces import ui
 
     real = importlib.util.find_spec
     monkeypatch.setattr(
@@ -90,8 +90,8 @@ def test_mcp_without_the_package_says_what_to_install(
 def test_mcp_with_a_login_is_refused_since_the_tools_would_bypass_it(
     seed_settings: Settings,
 ) -> None:
-    from qa import ui
     from qa.errors import UsageError
+    from qa.surfaces import ui
 
     with pytest.raises(UsageError, match="cannot be combined with QA_AUTH"):
         ui.serve(seed_settings.with_(mcp=True, auth="ann:secret"))

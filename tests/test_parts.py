@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.engine import Engine
-from qa.parts import split
+from qa.answer.engine import Engine
+from qa.answer.parts import split
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa.chunking import chunk_article, split_sentences
-from qa.corpus import clean_text, read_file
-from qa.library import add_files, safe_name
+from qa.ingest.chunking import chunk_article, split_sentences
+from qa.ingest.corpus import clean_text, read_file
+from qa.ingest.library import add_files, safe_name
 
 # Text that looks like articles and text that does not: every Unicode category, lone
 # surrogates included (they reach us through JSON escapes), and newlines of every kind.
@@ -120,8 +120,8 @@ def test_any_batch_line_with_history_gets_one_answer_or_one_error(
     output line per input line, in order, each an answer or an error naming its line."""
     from typer.testing import CliRunner
 
-    from qa.cli import app
-    from qa.embedding import Embedder
+    from qa.embed.embedding import Embedder
+    from qa.surfaces.cli import app
 
     monkeypatch.setattr(Embedder, "load", classmethod(lambda cls, *a, **k: embedder))
     stdin = "".join(line + "\n" for line in lines).encode("utf-8", "surrogatepass")

@@ -16,16 +16,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import store
 from qa.config import Settings
+from qa.index import store
 from tests.conftest import ROOT
 
 QUESTION = "How many people were detained?"
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+ENV = dict(os.environ)
 
 
 def _qa(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "qa.cli", *args]
+    command = [sys.executable, "-m", "qa", *args]
     return subprocess.run(command, cwd=cwd, env=env or ENV, capture_output=True, text=True,
                           timeout=600)  # fmt: skip
 

@@ -9,47 +9,47 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import keyword, store
-from qa.config import Settings
-from qa.engine import Engine
+from qa.answer.engine import Engine
+from qa.answer.retrieval import Filters, retrieve
+from qa.config import MODES, Settings
 from qa.errors import IndexCorrupt, UsageError
-from qa.indexing import build_index
-from qa.retrieval import MODES, Filters, retrieve
+from qa.index import bm25, store
+from qa.index.indexing import build_index
 from tests.conftest import bbc_lines, write_bbc_subset
 
 # ---------------------------------------------------------------- the keyword index, pure
 
 
 def test_tokenize_stems_and_drops_stopwords() -> None:
-    (words,) = keyword.tokenize(["The bankers were banking on the banks"])
+    (words,) = bm25.tokenize(["The bankers were banking on the banks"])
     assert words.count("bank") == 2 and "banker" in words  # banking, banks -> bank
     assert "the" not in words and "on" not in words
 
 
 def test_bm25_ranks_the_chunk_with_the_rare_word_first() -> None:
     texts = ["Oil prices rose.", "The Yukos oil firm was sold.", "Prices of oil and gas fell."]
-    index = keyword.build(keyword.tokenize(texts))
-    scores = keyword.scores(index, "What happened to Yukos?")
+    index = bm25.build(bm25.tokenize(texts))
+    scores = bm25.scores(index, "What happened to Yukos?")
     assert scores.argmax() == 1 and scores[0] == 0 == scores[2]
-    assert not keyword.scores(index, "zebra crossings").any()  # no word in common: all zero
+    assert not bm25.scores(index, "zebra crossings").any()  # no word in common: all zero
     allowed = np.array([True, False, True])
-    assert not keyword.scores(index, "Yukos", allowed).any()  # the filter zeroes its row
+    assert not bm25.scores(index, "Yukos", allowed).any()  # the filter zeroes its row
 
 
 def test_bm25_matrix_built_in_blocks_is_bm25s_own_bit_for_bit(monkeypatch) -> None:
-    """`keyword.build` makes bm25s's score matrix itself, a block of chunks at a time; it is
+    """`bm25.build` makes bm25s's score matrix itself, a block of chunks at a time; it is
     exactly the one `bm25s.BM25.index` makes from the same token ids, and scores as it does."""
     import bm25s
     from bm25s.tokenization import Tokenized
 
     texts = [row["text"] for row in bbc_lines()[:300]] + ["", "the of and"]
-    tokens = keyword.tokenize(texts)
-    monkeypatch.setattr(keyword, "_BLOCK_ROWS", 37)  # many blocks, a word's postings in several
-    ours = keyword.build(iter(tokens))
+    tokens = bm25.tokenize(texts)
+    monkeypatch.setattr(bm25, "_BLOCK_ROWS", 37)  # many blocks, a word's postings in several
+    ours = bm25.build(iter(tokens))
     ids = [
         ours.tokens[a:b].tolist() for a, b in zip(ours.offsets[:-1], ours.offsets[1:], strict=True)
     ]
-    params = keyword.PARAMS
+    params = bm25.PARAMS
     theirs = bm25s.BM25(k1=params["k1"], b=params["b"], method=params["method"])
     theirs.index(Tokenized(ids=ids, vocab=ours.vocab), show_progress=False)
     for part in ("data", "indices", "indptr"):
@@ -57,44 +57,44 @@ def test_bm25_matrix_built_in_blocks_is_bm25s_own_bit_for_bit(monkeypatch) -> No
         assert ours.model.scores[part].dtype == theirs.scores[part].dtype
     assert ours.model.scores["num_docs"] == theirs.scores["num_docs"] == 302
     for question in ("oil prices", "Yukos shares", "rugby world cup"):
-        words = [w for w in keyword.tokenize([question])[0] if w in ours.vocab]
-        np.testing.assert_array_equal(keyword.scores(ours, question), theirs.get_scores(words))
-    assert not keyword.scores(ours, "the")[-2:].any()
-    wordless = keyword.build([[], []])  # a block without a word (stopwords only, say)
-    assert wordless.size == 2 and not keyword.scores(wordless, "oil").any()
+        words = [w for w in bm25.tokenize([question])[0] if w in ours.vocab]
+        np.testing.assert_array_equal(bm25.scores(ours, question), theirs.get_scores(words))
+    assert not bm25.scores(ours, "the")[-2:].any()
+    wordless = bm25.build([[], []])  # a block without a word (stopwords only, say)
+    assert wordless.size == 2 and not bm25.scores(wordless, "oil").any()
 
 
 def test_bm25_built_into_scratch_files_equals_one_built_in_memory(tmp_path: Path) -> None:
     """A build writes the token ids and the matrix to its temporary generation as it goes;
     the index is the same as one held in memory, built afresh or rebuilt from a previous."""
     texts = [row["text"] for row in bbc_lines()[:60]] + [""]
-    tokens = keyword.tokenize(texts)
-    held, spilled = keyword.build(tokens), keyword.build(tokens, tmp_path)
+    tokens = bm25.tokenize(texts)
+    held, spilled = bm25.build(tokens), bm25.build(tokens, tmp_path)
     assert isinstance(spilled.tokens, np.memmap) and (tmp_path / "bm25-data.npy").is_file()
     rows = [5, 0, *tokens[40:], 3]
     again = tmp_path / "again"
     again.mkdir()
-    pairs = [(held, spilled), (keyword.rebuild(held, rows), keyword.rebuild(held, rows, again))]
+    pairs = [(held, spilled), (bm25.rebuild(held, rows), bm25.rebuild(held, rows, again))]
     for a, b in pairs:
         np.testing.assert_array_equal(a.tokens, b.tokens)
         np.testing.assert_array_equal(a.offsets, b.offsets)
         assert a.vocab == b.vocab
         for part in ("data", "indices", "indptr"):
             np.testing.assert_array_equal(a.model.scores[part], b.model.scores[part])
-    keyword.save(spilled, tmp_path)
-    np.testing.assert_array_equal(keyword.load(tmp_path).tokens, held.tokens)
+    bm25.save(spilled, tmp_path)
+    np.testing.assert_array_equal(bm25.load(tmp_path).tokens, held.tokens)
 
 
 def test_rebuild_from_stored_tokens_equals_a_fresh_build(tmp_path: Path) -> None:
     texts = ["Oil prices rose sharply.", "Yukos was sold.", "Gas and oil fell.", "Rugby news."]
-    old = keyword.build(keyword.tokenize(texts))
-    keyword.save(old, tmp_path)
-    loaded = keyword.load(tmp_path)
+    old = bm25.build(bm25.tokenize(texts))
+    bm25.save(old, tmp_path)
+    loaded = bm25.load(tmp_path)
     # keep rows 2 and 0, drop 1 and 3, add one new text
-    new = keyword.rebuild(loaded, [2, 0, keyword.tokenize(["Yukos shares fell."])[0]])
-    fresh = keyword.build(keyword.tokenize([texts[2], texts[0], "Yukos shares fell."]))
+    new = bm25.rebuild(loaded, [2, 0, bm25.tokenize(["Yukos shares fell."])[0]])
+    fresh = bm25.build(bm25.tokenize([texts[2], texts[0], "Yukos shares fell."]))
     for question in ("oil prices", "Yukos shares", "rugby"):
-        np.testing.assert_allclose(keyword.scores(new, question), keyword.scores(fresh, question))
+        np.testing.assert_allclose(bm25.scores(new, question), bm25.scores(fresh, question))
     assert "rugbi" not in new.vocab and set(new.vocab) == set(fresh.vocab)
 
 
@@ -134,7 +134,7 @@ def test_every_mode_answers_and_hybrid_hits_carry_both_scores(bbc_engine: Engine
 def test_bm25_puts_the_one_article_holding_a_rare_word_first(bbc_engine: Engine) -> None:
     """Pick a name whose stemmed token occurs in exactly one article (headline included)."""
     articles = list(bbc_engine.index.data.articles.values())
-    tokens = [set(t) for t in keyword.tokenize([f"{a.title}\n{a.text}" for a in articles])]
+    tokens = [set(t) for t in bm25.tokenize([f"{a.title}\n{a.text}" for a in articles])]
     holders: dict[str, list[str]] = {}
     for article, held in zip(articles, tokens, strict=True):
         for token in held:
@@ -143,7 +143,7 @@ def test_bm25_puts_the_one_article_holding_a_rare_word_first(bbc_engine: Engine)
     word, token = next(
         (w, t)
         for w in names
-        if len(w) > 6 and len(t := keyword.tokenize([w])[0]) == 1 and len(holders[t[0]]) == 1
+        if len(w) > 6 and len(t := bm25.tokenize([w])[0]) == 1 and len(holders[t[0]]) == 1
     )
     _, hits = bbc_engine.search(f"What about {word}?", 3, mode="bm25")
     assert hits[0].chunk.article_id == holders[token[0]][0]
@@ -212,7 +212,7 @@ def test_a_damaged_keyword_part_is_refused(bbc_engine: Engine, tmp_path: Path) -
     shutil.copytree(bbc_engine.settings.index, root)
     gen = store.current_generation(root)
     assert gen is not None
-    (gen / "bm25" / keyword.OFFSETS).write_bytes(b"not numpy")
+    (gen / "bm25" / bm25.OFFSETS).write_bytes(b"not numpy")
     with pytest.raises(IndexCorrupt):
         store.load(root, {})
 

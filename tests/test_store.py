@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import store
+from qa import text
 from qa.config import Settings
 from qa.errors import IndexCorrupt, IndexMismatch, IndexMissing
-from qa.indexing import build_index, manifest_expectations
+from qa.index import store
+from qa.index.indexing import build_index, manifest_expectations
 
 
 @pytest.fixture
@@ -95,7 +96,7 @@ def test_the_chunk_table_is_read_from_disk_row_by_row(index_copy: Settings, embe
     still loads, with the same chunks."""
     import threading
 
-    from qa.chunktable import ChunkTable
+    from qa.index.chunktable import ChunkTable
 
     loaded = _load(index_copy, embedder)
     table = loaded.data.chunks
@@ -144,7 +145,7 @@ def test_a_loaded_chunk_table_reads_on_after_its_generation_is_removed(
 def test_sentence_vectors_are_written_as_the_build_goes(index_copy: Settings, embedder) -> None:
     """They go to the new generation's folder as they are made; what lands is exactly what
     in-memory encoding gives, and no scratch file stays behind."""
-    from qa.indexing import chunk_corpus
+    from qa.index.indexing import chunk_corpus
 
     loaded = _load(index_copy, embedder)
     files = {
@@ -165,15 +166,15 @@ def test_sentence_vectors_are_written_as_the_build_goes(index_copy: Settings, em
 def test_model_inputs_are_each_chunks_headline_and_text(index_copy: Settings, embedder) -> None:
     """Made when asked for, they are what `embed_input` gives: the text the model reads and
     its sentences' spans in it, for every chunk, and for a selection in its order."""
-    from qa import keyword
-    from qa.indexing import chunk_corpus
-    from qa.inputs import embed_input, headlines
+    from qa.embed.inputs import embed_input, headlines
+    from qa.index import bm25
+    from qa.index.indexing import chunk_corpus
 
     articles = list(_load(index_copy, embedder).data.articles.values())
     chunks, inputs, spans = chunk_corpus(articles, index_copy, embedder, lambda *a: None)
     heads = dict(zip([a.id for a in articles], headlines(articles, embedder, set()), strict=True))
     assert len(inputs) == len(spans) == len(chunks) > 1
-    assert keyword.boilerplate_templates([a.title for a in articles]) == set()
+    assert bm25.boilerplate_templates([a.title for a in articles]) == set()
     for k, chunk in enumerate(chunks):
         text, chunk_spans = embed_input(chunk, heads[chunk.article_id][0])
         assert (inputs[k], spans[k]) == (text, chunk_spans)
@@ -189,17 +190,17 @@ def test_model_inputs_are_each_chunks_headline_and_text(index_copy: Settings, em
 def test_a_build_leaves_the_answer_word_cache_alone(index_copy: Settings, embedder) -> None:
     """BM25 tokenizes every chunk once at a build: through the cache, its keys would keep up to
     65,536 chunk texts alive after the build (in a chat that rebuilds, for good)."""
-    from qa import indexing, keyword
+    from qa.index import indexing
 
-    keyword.words.cache_clear()
+    text.words.cache_clear()
     indexing.build_index(index_copy, embedder)
-    assert keyword.words.cache_info().currsize == 0
+    assert text.words.cache_info().currsize == 0
 
 
 def test_a_build_that_fails_leaves_no_folder_and_the_index_answering(
     index_copy: Settings, embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from qa import indexing
+    from qa.index import indexing
 
     before = store.current_name(index_copy.index)
 

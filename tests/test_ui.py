@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from qa import chatview, ui
-from qa.answer import CLOSEST, NOT_FOUND, Answer, Citation
+from qa.answer.compose import CLOSEST, NOT_FOUND, Answer, Citation
+from qa.answer.retrieval import NO_FILTERS, Filters
+from qa.config import MODES
 from qa.errors import IndexMissing, QAError
-from qa.retrieval import MODES, NO_FILTERS, Filters
+from qa.surfaces import chatview, ui
 
 TITLE = "Kazakhstan president vows to kill ‘terrorist’ protesters while calling in Russian help"
 EXCERPT = (
@@ -166,7 +167,7 @@ def test_respond_appends_the_exchange_and_renders_the_sources() -> None:
 def test_respond_says_how_close_the_call_was() -> None:
     from dataclasses import replace
 
-    from qa.answer import Confidence
+    from qa.answer.compose import Confidence
 
     sure = replace(answered(citation()), confidence=Confidence(0.8123, 0.46))
     _, ask = fake_ask(sure)
@@ -405,9 +406,9 @@ def bbc_engine(tmp_path_factory: pytest.TempPathFactory, embedder):
     """A real index of five BBC business and five sport stories, one of them dated."""
     import json
 
+    from qa.answer.engine import Engine
     from qa.config import Settings
-    from qa.engine import Engine
-    from qa.indexing import build_index
+    from qa.index.indexing import build_index
     from tests.conftest import bbc_lines, write_bbc_subset
 
     rows = bbc_lines()
@@ -497,7 +498,7 @@ def test_importing_the_ui_module_does_not_import_gradio() -> None:
     import subprocess
     import sys
 
-    code = "import sys, qa.ui; print('gradio' in sys.modules)"
+    code = "import sys, qa.surfaces.ui; print('gradio' in sys.modules)"
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
@@ -519,9 +520,9 @@ def library(tmp_path: Path, embedder) -> ui.Library:
     """A real engine over a private copy of the seeds, and the tab's methods over both."""
     import shutil
 
+    from qa.answer.engine import Engine
     from qa.config import Settings
-    from qa.engine import Engine
-    from qa.indexing import build_index
+    from qa.index.indexing import build_index
     from tests.conftest import SEEDS
 
     shutil.copytree(SEEDS, tmp_path / "corpus")
@@ -570,7 +571,7 @@ def test_upload_update_ask_and_remove_from_the_tab(library: ui.Library, tmp_path
 
 
 def test_the_tab_reports_refused_uploads_and_a_locked_index(library: ui.Library, tmp_path) -> None:
-    from qa import store
+    from qa.index import store
 
     bad = tmp_path / "tool.exe"
     bad.write_bytes(b"MZ")

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from qa import indexing, keyword, store
-from qa.cli import app
+from qa.answer.engine import Engine
 from qa.config import Settings
-from qa.engine import Engine
 from qa.errors import IndexLocked
-from qa.indexing import build_index, corpus_changes, update_index
+from qa.index import bm25, indexing, store
+from qa.index.indexing import build_index, corpus_changes, update_index
+from qa.surfaces.cli import app
 from tests.conftest import bbc_lines
 
 EXTRA = "Lanterns over Tallinn\n\nThe city lit 4,000 paper lanterns on Friday night.\n"
@@ -104,7 +104,7 @@ def test_update_gives_the_same_index_as_a_full_build(versions, tmp_path, embedde
     assert a.keyword is not None and b.keyword is not None
     for question in (LANTERNS, "oil prices and the dollar", "Who sells lanterns?"):
         np.testing.assert_allclose(
-            keyword.scores(a.keyword, question), keyword.scores(b.keyword, question), rtol=1e-5
+            bm25.scores(a.keyword, question), bm25.scores(b.keyword, question), rtol=1e-5
         )
     assert set(a.keyword.vocab) == set(b.keyword.vocab)  # words of removed chunks are gone
 

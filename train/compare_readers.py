@@ -1,6 +1,6 @@
 """Two readers on the labelled traces kept out of training, in one run.
 
-    python train/compare_readers.py qa/models /tmp/new-reader     # folders holding reader.onnx
+    python train/compare_readers.py qa/answer/models /tmp/new-reader  # folders holding reader.onnx
 
 The labelled traces of `train/reader/traces/` whose article `train/pairs.py` keeps for
 checking: sentences the product read for questions of tune articles no reader was trained on,
@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from pairs import checking, labelled_traces  # noqa: E402
 from train_reader import auroc  # noqa: E402
 
-from qa import reader  # noqa: E402
+from qa.answer import reader  # noqa: E402
 
 
 def kept_traces() -> dict[str, list[dict]]:

@@ -36,8 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qa.chunking import split_sentences  # noqa: E402
-from qa.datasets import split_of  # noqa: E402
+from qa.eval.datasets import split_of  # noqa: E402
+from qa.ingest.chunking import split_sentences  # noqa: E402
 
 HERE = ROOT / "train" / "reader"
 SHARED = ROOT.parent / "shared"

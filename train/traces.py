@@ -4,7 +4,7 @@
 
 Each question of `train/reader/more/questions.jsonl` (tune articles the reader was not trained
 on) is asked of the whole BBC index as the product asks it (hybrid retrieval, the reader on);
-the sentences the reader reads (`qa.answer.READ_TOP`) are written with their headline and the
+the sentences the reader reads (`compose.READ_TOP`) are written with their headline and the
 sentence before them, and no score, so that whoever labels them reads only the articles. The
 labels come back as `labels-NN.jsonl`: per question, the numbers of the candidates that answer
 (`train/pairs.py` reads both).
@@ -13,22 +13,20 @@ labels come back as `labels-NN.jsonl`: per question, the numbers of the candidat
 from __future__ import annotations
 
 import json
-import os
 import random
 import sys
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qa.answer import READ_TOP, compose  # noqa: E402
-from qa.chunking import split_sentences  # noqa: E402
+from qa.answer.compose import READ_TOP, compose  # noqa: E402
+from qa.answer.engine import Engine  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.datasets import load_dataset  # noqa: E402
-from qa.embedding import Embedder  # noqa: E402
-from qa.engine import Engine  # noqa: E402
-from qa.evaluation import ensure_index  # noqa: E402
+from qa.embed.embedding import Embedder  # noqa: E402
+from qa.eval.datasets import load_dataset  # noqa: E402
+from qa.eval.evaluation import ensure_index  # noqa: E402
+from qa.ingest.chunking import split_sentences  # noqa: E402
 
 HERE = ROOT / "train" / "reader"
 OUT = HERE / "traces"

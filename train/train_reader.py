@@ -8,7 +8,7 @@ The model is the checkpoint's 6-layer BERT with a linear head on its mean-pooled
 pooling the checkpoint was trained with, so training starts from a meaningful space; a head on
 [CLS] starts from noise). Articles are held out whole for validation (1 in 10, by a hash of the
 article id); the figures go into the metadata beside the weights. The result is exported to
-ONNX, quantised to int8, and written with its metadata to `qa/models/` (see `qa.reader`).
+ONNX, quantised to int8, and written with its metadata to `qa/answer/models/` (`qa.answer.reader`).
 Seeded: the same pairs and settings give the same model on the same machine.
 """
 

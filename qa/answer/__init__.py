@@ -1,0 +1,1 @@
+"""Answering: retrieve, read the sentences, decide the outcome, compose the cited answer."""

@@ -1,0 +1,1 @@
+"""Measuring: evaluation sets, retrieval and answer figures, reports."""

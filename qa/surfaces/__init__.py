@@ -1,0 +1,1 @@
+"""What users touch: the `qa` command, the Gradio chat, the MCP tools."""
