@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: help install install-dev run test eval bench lint fix index llm
+.PHONY: help install install-dev run test eval refit bench lint fix index llm
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -40,6 +40,11 @@ test: install-dev  ## run the whole test suite
 	$(BIN)/python -m pytest -q
 
 eval: install-dev  ## measure the answers on every evaluation set; rewrite docs/figures.md's table
+	$(BIN)/python benchmarks/answer_figures.py
+
+refit: install-dev  ## fit the answer model and the reader's confidence again (tune sets only), then make eval
+	$(BIN)/python benchmarks/fit_answer.py
+	$(BIN)/python benchmarks/reader_compare.py tune
 	$(BIN)/python benchmarks/answer_figures.py
 
 bench: install-dev  ## run the benchmarks and write benchmarks/results/

@@ -36,6 +36,7 @@ may see them. Writes `qa/answer/answer_model.json` and `benchmarks/results/fit_a
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import time
@@ -51,16 +52,17 @@ from qa.answer.features import (
     SENTENCE,
     Sentence,
     analyse,
+    code_digest,
     confidence_features,
     sentence_features,
     term_weights,
 )
-from qa.answer.fitted import MODEL_FILE
+from qa.answer.fitted import FORMAT, MODEL_FILE
 from qa.config import Settings
 from qa.embed.embedding import Embedder
-from qa.eval.datasets import Query, check_evidence, load_dataset
+from qa.eval.datasets import Query, check_evidence, corpus_digest, load_dataset
 from qa.eval.evaluation import cache_folder, ensure_index, facts_quoted, is_right
-from qa.index.calibration import probes
+from qa.index.calibration import PROBES_FILE, probes
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -427,6 +429,19 @@ def markdown(fit: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def data_digest(specs: list[str]) -> str:
+    """A hash of the question sets fitted on (each folder's own files) with their corpora, and
+    of the probes: the same data gives the same digest on any machine."""
+    digest = hashlib.sha256()
+    for folder in sorted({spec.partition(":")[0] for spec in specs}):
+        for path in sorted((ROOT / folder).glob("*.json*")):
+            if path.name != "corpus.jsonl":  # read below, with the other corpora
+                digest.update(f"{folder}/{path.name}\n".encode() + path.read_bytes())
+        digest.update(corpus_digest(load_dataset(ROOT / folder, "all").corpora).encode())
+    digest.update(PROBES_FILE.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", nargs="+", default=list(TUNE), help="DIR[:tune|all] ...")
@@ -443,7 +458,9 @@ def main() -> None:
     args = parser.parse_args()
     os.chdir(ROOT)
     settings = Settings.from_env()
-    embedder = Embedder.load(settings.model, settings.precision)
+    # fp32 whatever the CPU: bf16 exists on some CPUs only, and the same data must give the
+    # same file on every machine
+    embedder = Embedder.load(settings.model, "fp32")
     t0 = time.perf_counter()
     examples = collect(settings, embedder, args.data, args.modes)
     folds = folds_of(examples, args.folds)
@@ -460,6 +477,7 @@ def main() -> None:
     threshold = pick_threshold(curve)
 
     model = {
+        "format": FORMAT,
         "sentence": to_json(s_params, SENTENCE),
         "confidence": to_json(c_params, args.confidence_features),
         "threshold": threshold,
@@ -472,7 +490,9 @@ def main() -> None:
             "probes": f"qa/index/probes.txt ({len(probes())} off-topic questions, unanswerable)",
             "modes": args.modes,
             "questions": len({(e.dataset, e.query.id) for e in examples}),
-            "date": time.strftime("%Y-%m-%d"),
+            "embedding_model": settings.model,
+            "feature_code": code_digest(),
+            "data": data_digest([*args.data, *args.sentences_from]),
         },
     }
     MODEL_FILE.write_text(json.dumps(model, indent=2) + "\n", encoding="utf-8")

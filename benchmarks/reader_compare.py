@@ -15,6 +15,7 @@ same), writes both into `qa/answer/models/reader.json`, and reports the sets wit
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from dataclasses import replace
@@ -22,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.answer import reader
+from qa.answer import fitted, reader
 from qa.answer.engine import Engine
+from qa.answer.features import code_digest
 from qa.config import Settings
 from qa.embed.embedding import Embedder
 from qa.eval.datasets import load_dataset
@@ -118,7 +120,8 @@ def main() -> None:
         meta = json.loads(META.read_text(encoding="utf-8"))
         meta["confidence"] = {
             "signals": list(SIGNALS), "coef": coef, "intercept": intercept, "threshold": 0.5,
-            "fitted_on": list(SETS["tune"]),
+            "fitted_on": list(SETS["tune"]), "feature_code": code_digest(),
+            "answer_model": hashlib.sha256(fitted.MODEL_FILE.read_bytes()).hexdigest()[:16],
         }  # fmt: skip
         META.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         reader.load.cache_clear()

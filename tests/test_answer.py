@@ -18,9 +18,11 @@ from qa.answer.features import (
     Question,
     Sentence,
     TermWeights,
+    _code_lines,
     analyse,
     answer_items,
     answer_type,
+    code_digest,
     counts_what_is_asked,
     focus_terms,
     holds_answer_type,
@@ -185,6 +187,52 @@ def test_a_model_fitted_on_other_features_is_refused_with_the_fix(tmp_path: Path
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(ModelUnavailable, match="fit_answer.py"):
         fitted.load.__wrapped__(path)
+
+
+def test_the_shipped_model_records_the_feature_code_embedding_model_and_data_it_came_from() -> None:
+    model = fitted.load()
+    assert model.fitted["feature_code"] == code_digest()
+    assert model.fitted["embedding_model"] == Settings().model
+    assert re.fullmatch(r"[0-9a-f]{16}", model.fitted["data"])
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (lambda d: d.update(format=1), "of format 1"),
+        (lambda d: d["fitted"].update(feature_code="0" * 16), "features made by other code"),
+    ],
+)
+def test_a_model_of_another_format_or_feature_code_is_refused_naming_the_refit(
+    tmp_path: Path, change, said: str
+) -> None:
+    from qa.errors import ModelUnavailable
+
+    data = json.loads(fitted.MODEL_FILE.read_text(encoding="utf-8"))
+    change(data)
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ModelUnavailable, match="make refit") as error:
+        fitted.load.__wrapped__(path)
+    assert said in str(error.value)
+
+
+def test_the_feature_digest_reads_code_not_comments_or_docstrings() -> None:
+    from qa.answer import features
+
+    source = Path(features.__file__).read_text(encoding="utf-8")
+    base = _code_lines(source)
+    assert _code_lines(source + "\n# a note\n\n") == base
+    assert _code_lines(source.replace('"""The signals behind', '"""Signals behind', 1)) == base
+    assert _code_lines(source.replace('"cos_sentence"', '"cos_of_sentence"', 1)) != base
+
+
+def test_an_index_of_another_embedding_model_is_refused_naming_the_refit() -> None:
+    from qa.errors import ModelUnavailable
+
+    with pytest.raises(ModelUnavailable, match="QA_MODEL=other-model"):
+        fitted.check_embedding_model(fitted.load(), "other-model")
+    fitted.check_embedding_model(fitted.load(), Settings().model)  # the shipped one: no error
 
 
 @pytest.mark.parametrize(

@@ -87,7 +87,9 @@ class Engine:
     @property
     def policy(self) -> Policy:
         """How answers are chosen: the settings' limits, the fitted model's thresholds unless
-        QA_ABSTAIN_BELOW overrides the abstention one."""
+        QA_ABSTAIN_BELOW overrides the abstention one. Refused when the fitted model was
+        fitted with another embedding model than the index's (searching alone never needs it)."""
+        fitted.check_embedding_model(fitted.load(), self.embedder.name)
         return Policy(
             max_quotes=self.settings.max_quotes,
             threshold=self.threshold,

@@ -13,9 +13,13 @@ question (`CONFIDENCE`); `qa.answer.fitted` turns them into a probability.
 
 from __future__ import annotations
 
+import ast
 import functools
+import hashlib
+import io
 import math
 import re
+import tokenize
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -271,6 +275,38 @@ def confidence_features(
         q.share(shown, q.keys) if q.keys else 1.0,
     ]
     return np.asarray(row, dtype=np.float32), missing
+
+
+# ---------------------------------------------------------------- the code's fingerprint
+
+
+@functools.cache
+def code_digest() -> str:
+    """A hash of the code that makes the features (this module and `qa.text`), its docstrings,
+    comments and blank lines aside: a fitted model records it, and one fitted on features made
+    by other code is refused (`qa.answer.fitted`)."""
+    digest = hashlib.sha256()
+    for module in (Path(__file__), Path(text.__file__)):
+        digest.update(_code_lines(module.read_text(encoding="utf-8")).encode())
+    return digest.hexdigest()[:16]
+
+
+def _code_lines(source: str) -> str:
+    """`source` without docstrings, comments and blank lines: what the digest reads."""
+    docstrings: set[int] = set()
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        first = body[0] if isinstance(body, list) and body else None
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+            if isinstance(first.value.value, str):
+                docstrings.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
+    lines = source.splitlines()
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.COMMENT:
+            row, column = token.start
+            lines[row - 1] = lines[row - 1][:column]
+    kept = (line.rstrip() for n, line in enumerate(lines, 1) if n not in docstrings)
+    return "\n".join(line for line in kept if line)
 
 
 # ---------------------------------------------------------------- words, names, answer types

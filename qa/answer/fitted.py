@@ -22,6 +22,8 @@ import numpy as np
 from qa.errors import ModelUnavailable
 
 MODEL_FILE = Path(__file__).with_name("answer_model.json")
+FORMAT = 2  # 2: records the embedding model, the feature code's digest and the data's
+REFIT = "run `make refit` (benchmarks/fit_answer.py, then the reader's confidence) to fit it again"
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ def load(path: Path = MODEL_FILE) -> AnswerModel:
             f"The answer model {path} cannot be read ({error}): reinstall the package, or run "
             "`python benchmarks/fit_answer.py` to fit it again."
         ) from None
+    _check_made_by_this_code(data, path)
     return AnswerModel(
         sentence=Linear.from_json(data["sentence"], SENTENCE),
         confidence=Linear.from_json(data["confidence"], CONFIDENCE),
@@ -92,3 +95,31 @@ def load(path: Path = MODEL_FILE) -> AnswerModel:
         part_margin=float(data["part_margin"]),
         fitted=data.get("fitted", {}),
     )
+
+
+def _check_made_by_this_code(data: dict[str, Any], path: Path) -> None:
+    """Refuse a model of another format, or fitted on features other code made."""
+    from qa.answer.features import code_digest
+
+    if data.get("format") != FORMAT:
+        raise ModelUnavailable(
+            f"The answer model {path.name} is of format {data.get('format')!r}, this code reads "
+            f"{FORMAT}: {REFIT}."
+        )
+    made_by = data.get("fitted", {}).get("feature_code")
+    if made_by != code_digest():
+        raise ModelUnavailable(
+            f"The answer model {path.name} was fitted on features made by other code "
+            f"({made_by}, this code is {code_digest()}): {REFIT}."
+        )
+
+
+def check_embedding_model(model: AnswerModel, embedding_model: str) -> None:
+    """Refuse to weigh cosines of another embedding model than the one the model was fitted
+    with: its weights mean nothing there."""
+    fitted_with = model.fitted.get("embedding_model")
+    if fitted_with != embedding_model:
+        raise ModelUnavailable(
+            f"The answer model was fitted with the embedding model {fitted_with!r}, this index "
+            f"uses {embedding_model!r}: {REFIT} with QA_MODEL={embedding_model}, or unset QA_MODEL."
+        )
