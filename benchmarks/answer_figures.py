@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import subprocess
 from pathlib import Path
 
 from qa.answer import fitted, reader
@@ -28,7 +27,7 @@ from qa.answer.engine import Engine
 from qa.config import Settings
 from qa.embed.embedding import Embedder
 from qa.eval.datasets import load_dataset
-from qa.eval.evaluation import answer_figures, ensure_index, run_queries
+from qa.eval.evaluation import answer_figures, code_version, ensure_index, run_queries
 from qa.index import store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,14 +60,6 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def commit() -> dict[str, object]:
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
-
-    return {"commit": git("rev-parse", "--short", "HEAD").strip(),
-            "qa_changed": bool(git("status", "--porcelain", "qa").strip())}  # fmt: skip
-
-
 def measure(name: str, embedder: Embedder) -> dict[str, object]:
     folder, split, status = SETS[name]
     data = load_dataset(ROOT / folder, split)
@@ -76,7 +67,7 @@ def measure(name: str, embedder: Embedder) -> dict[str, object]:
     outcomes = run_queries(Engine.load(settings, embedder), data.queries, "hybrid", 10)
     return {
         "set": name, "folder": folder, "split": split, "status": status,
-        "command": "python benchmarks/answer_figures.py", **commit(),
+        "command": "python benchmarks/answer_figures.py", **(code_version() or {}),
         "index_manifest": hashlib.sha256(
             json.dumps(store.read_manifest(settings.index), sort_keys=True).encode()
         ).hexdigest()[:16],

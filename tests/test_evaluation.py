@@ -15,6 +15,7 @@ from qa.eval.datasets import Evidence, Query, check_evidence, load_dataset, qrel
 from qa.eval.evaluation import (
     Outcome,
     answer_figures,
+    code_version,
     collapse,
     evidence_run,
     failures,
@@ -376,6 +377,7 @@ def test_eval_cli_writes_json_report_and_plot(tmp_path: Path, fast_model) -> Non
     assert set(dense["latency_ms"]) == {"retrieve_p50", "retrieve_p95", "answer_p50", "answer_p95"}
     assert dense["latency_ms"]["answer_p50"] >= dense["latency_ms"]["retrieve_p50"] > 0
     assert dense["dataset_problems"]["unknown_evidence"] == 0
+    assert dense["run"]["code"] == code_version()  # the commit the figures came from
     assert bm25["available"] and bm25["mode"] == "bm25"
     assert bm25["n_queries"] == dense["n_queries"] == 55
     assert bm25["metrics"]["article"]["hit@1"] == 1.0
@@ -466,3 +468,17 @@ def test_the_seed_gate_holds_answers_and_abstention(tmp_path: Path, fast_model) 
     now = json.loads((tmp_path / "r").read_text())
     assert now["mode"] == "hybrid" and now["n_queries"] == 60
     assert set(now["answer"]) >= {"right", "first_quote_right", "null_abstain_rate", "aurc"}
+
+
+def test_the_code_version_is_this_checkouts_commit() -> None:
+    import subprocess
+
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    version = code_version()
+    if not head:  # not a git checkout: nothing to record
+        assert version is None
+        return
+    assert version is not None and version["commit"] == head
+    assert isinstance(version["qa_changed"], bool)

@@ -19,6 +19,7 @@ import math
 import os
 import re
 import shutil
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -678,6 +679,7 @@ def evaluate_dataset(
             # other work on the machine inflates every latency figure: say how much there was
             "load_average_1m": round(os.getloadavg()[0], 2),
             "settings": _run_settings(settings, engine.threshold),
+            "code": code_version(),
         }
         result["dataset_problems"] = problems
         result["_qrels"] = qrels(o.query for o in outcomes)
@@ -704,6 +706,24 @@ def _name_titles(worst: list[dict[str, Any]], titles: dict[str, str]) -> None:
         miss["gold_titles"] = [titles.get(g, "?") for g in miss["gold"]]
         for item in miss["retrieved"]:
             item["title"] = titles.get(item["article_id"], "?")
+
+
+def code_version() -> dict[str, Any] | None:
+    """The commit the package ran from, and whether `qa/` had uncommitted changes: recorded with
+    every result. None outside a git checkout (an installed package)."""
+    root = Path(__file__).resolve().parents[2]
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+        except OSError:  # no git on this machine
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:
+        return None
+    return {"commit": commit, "qa_changed": bool(git("status", "--porcelain", "qa"))}
 
 
 def _run_settings(settings: Settings, threshold: float) -> dict[str, Any]:
