@@ -583,24 +583,20 @@ def _chat(
     """The chat tab's components and events; the events, so others can follow them, and the
     Search options' components, so others can refresh their choices. `concurrency` questions
     are answered at once, the rest wait their turn (`benchmarks/concurrency.py`)."""
-    parts = _chat_layout(gr, examples, choices)
-    chatbot, textbox, send, clear, options, picker, sources = (
-        parts.chatbot, parts.textbox, parts.send, parts.clear, parts.options, parts.picker,
-        parts.sources,
-    )  # fmt: skip
+    view = _chat_layout(gr, examples, choices)
     turns = gr.State([])  # this browser session's conversation: never shared between users
 
     def on_ask(message: str, held: list[Turn], *picked: Any) -> Iterator[tuple[Any, ...]]:
         for now_turns, messages, panel in stream(ask, message, held, *picked, current=current):
             yield now_turns, messages, panel, ""
 
-    outputs = [turns, chatbot, sources, textbox]
+    outputs = [turns, view.chatbot, view.sources, view.textbox]
     common = {"concurrency_id": "ask", "concurrency_limit": concurrency}
-    inputs = [textbox, turns, *options]
+    inputs = [view.textbox, turns, *view.options]
     events = [
         # With MCP on, the chat's endpoint stays callable but unlisted: its conversation is
         # browser state, and agents have the `ask` tool instead.
-        textbox.submit(
+        view.textbox.submit(
             on_ask,
             inputs,
             outputs,
@@ -608,9 +604,9 @@ def _chat(
             api_visibility="public" if public else "undocumented",
             **common,
         ),  # fmt: skip
-        send.click(on_ask, inputs, outputs, api_visibility="private", **common),
+        view.send.click(on_ask, inputs, outputs, api_visibility="private", **common),
     ]
-    if picker is not None:
+    if view.picker is not None:
 
         def on_example(
             sample: list[str], held: list[Turn], *picked: Any
@@ -618,17 +614,21 @@ def _chat(
             yield from on_ask(sample[0], held, *picked)
 
         events.append(
-            picker.click(
-                on_example, [picker, turns, *options], outputs, api_visibility="private", **common
+            view.picker.click(
+                on_example,
+                [view.picker, turns, *view.options],
+                outputs,
+                api_visibility="private",
+                **common,
             )
         )
-    clear.click(
+    view.clear.click(
         lambda: ([], [], chatview.render_placeholder(NO_SOURCES), ""),
         None,
         outputs,
         api_visibility="private",
     )
-    return events, options
+    return events, view.options
 
 
 @dataclass(frozen=True)
