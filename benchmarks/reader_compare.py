@@ -111,20 +111,32 @@ def sweep(per_set: dict[str, list]) -> float:
     return best[1]
 
 
+def write_confidence(confidence: dict) -> None:
+    """Replace the reader's fitted confidence in `reader.json`, and reload it."""
+    meta = json.loads(META.read_text(encoding="utf-8"))
+    meta["confidence"] = confidence
+    META.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    reader.load.cache_clear()
+
+
 def main() -> None:
     which = sys.argv[1] if len(sys.argv) > 1 else "test"
     embedder = Embedder.load()
     if which == "tune":
-        rows = {spec: signals(spec, embedder) for spec in SETS["tune"]}
-        coef, intercept = fit(rows)
-        meta = json.loads(META.read_text(encoding="utf-8"))
-        meta["confidence"] = {
-            "signals": list(SIGNALS), "coef": coef, "intercept": intercept, "threshold": 0.5,
-            "fitted_on": list(SETS["tune"]), "feature_code": code_digest(),
+        # the signals read no confidence: stamp the old one with what this fit is made with
+        # first, so that a confidence fitted with other feature code does not stop its refit
+        made_with = {
+            "signals": list(SIGNALS), "feature_code": code_digest(),
             "answer_model": hashlib.sha256(fitted.MODEL_FILE.read_bytes()).hexdigest()[:16],
         }  # fmt: skip
-        META.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        reader.load.cache_clear()
+        old = json.loads(META.read_text(encoding="utf-8")).get("confidence", {})
+        write_confidence(old | made_with)
+        rows = {spec: signals(spec, embedder) for spec in SETS["tune"]}
+        coef, intercept = fit(rows)
+        write_confidence({
+            "signals": list(SIGNALS), "coef": coef, "intercept": intercept, "threshold": 0.5,
+            "fitted_on": list(SETS["tune"]), **made_with,
+        })  # fmt: skip
         print(f"confidence: {coef} + {intercept}")
     print("set | model | n | " + " | ".join(SHOWN))
     read: dict[str, list] = {}

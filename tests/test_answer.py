@@ -237,15 +237,24 @@ def test_an_index_of_another_embedding_model_is_refused_naming_the_refit() -> No
 
 @pytest.mark.parametrize(
     ("change", "fix"),
-    [({"format": 0}, "train_reader.py"), ({"confidence": {}}, "reader_compare.py tune")],
+    [
+        ({"format": 0}, "train_reader.py"),
+        ({"confidence": {}}, "reader_compare.py tune"),
+        ({"feature_code": "0" * 16}, "make refit"),
+        ({"answer_model": "0" * 16}, "make refit"),
+    ],
 )
-def test_a_reader_of_another_format_or_without_its_confidence_is_refused(
+def test_a_reader_of_another_format_or_confidence_is_refused_naming_the_fix(
     tmp_path: Path, change: dict, fix: str
 ) -> None:
     from qa.errors import ModelUnavailable
 
     meta = json.loads((reader.FOLDER / "reader.json").read_text(encoding="utf-8"))
-    (tmp_path / "reader.json").write_text(json.dumps(meta | change), encoding="utf-8")
+    if "format" in change or "confidence" in change:
+        meta |= change
+    else:  # what the confidence was fitted with
+        meta["confidence"] |= change
+    (tmp_path / "reader.json").write_text(json.dumps(meta), encoding="utf-8")
     with pytest.raises(ModelUnavailable, match=fix):
         reader.load.__wrapped__("reader", tmp_path)
 

@@ -11,6 +11,7 @@ checkpoint's own tokenizer, both offline.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -62,6 +63,26 @@ class Reader:
         return float(self.meta["confidence"]["threshold"])
 
 
+def _check_confidence(confidence: dict[str, Any], folder: Path) -> None:
+    """Refuse a confidence fitted for other signals, or over sentences that other feature code
+    or another answer model chose for the reader to read."""
+    from qa.answer import fitted
+    from qa.answer.features import code_digest
+
+    if confidence.get("signals") != list(SIGNALS):
+        raise ModelUnavailable(
+            f"The reader in {folder} has no confidence fitted for the signals {SIGNALS}: "
+            "python benchmarks/reader_compare.py tune."
+        )
+    answer_model = hashlib.sha256(fitted.MODEL_FILE.read_bytes()).hexdigest()[:16]
+    made_with = (confidence.get("feature_code"), confidence.get("answer_model"))
+    if made_with != (code_digest(), answer_model):
+        raise ModelUnavailable(
+            f"The reader's confidence in {folder} was fitted with other feature code or another "
+            f"answer model ({made_with}, now {(code_digest(), answer_model)}): run `make refit`."
+        )
+
+
 @functools.cache
 def load(name: str = "reader", folder: Path = FOLDER) -> Reader:
     """A model shipped in `models/` (read once): the reader, or the `checker` of the language
@@ -84,12 +105,8 @@ def load(name: str = "reader", folder: Path = FOLDER) -> Reader:
             f"The {name} in {folder} is of format {meta.get('format')!r}, this code reads "
             f"{FORMAT}: {remake}."
         )
-    signals = meta.get("confidence", {}).get("signals") if name == "reader" else list(SIGNALS)
-    if signals != list(SIGNALS):
-        raise ModelUnavailable(
-            f"The {name} in {folder} has no confidence fitted for the signals {SIGNALS}: "
-            "python benchmarks/reader_compare.py tune."
-        )
+    if name == "reader":
+        _check_confidence(meta.get("confidence", {}), folder)
     options = ort.SessionOptions()
     # every core, as the question encoder (`onnx_queries`): on 2 cores 8 pairs read in 39 ms
     # against 53 on one; no spinning between questions, their threads would hold the cores
