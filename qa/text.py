@@ -42,6 +42,7 @@ SPOKEN = {w: str(i) for i, w in enumerate(_UNITS)} | {
     "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50", "hundred": "100",
     "thousand": "1000", "half": "half", "halves": "half", "third": "third", "thirds": "third",
     "quarter": "quarter", "quarters": "quarter", "twice": "twice", "double": "twice",
+    "dozen": "12", "million": "1000000", "billion": "1000000000",
 }  # fmt: skip
 
 
@@ -82,6 +83,11 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+def token_spans(text: str) -> list[tuple[int, int]]:
+    """Where each of `tokens(text)` is in `text`."""
+    return [m.span() for m in _TOKEN.finditer(text)]
+
+
 def bare(word: str, keep_case: bool = False) -> str:
     """A token without its surrounding punctuation and possessive "'s" ("Tokayev's" is
     "tokayev"), lower-cased unless `keep_case`."""
@@ -89,38 +95,75 @@ def bare(word: str, keep_case: bool = False) -> str:
     return re.sub(r"['’]s$", "", word if keep_case else word.casefold())
 
 
-def names(text: str) -> list[str]:
-    """Runs of capitalised words and acronyms ("Time Warner", "CSTO", "Tokayev"), in order,
-    each once; a question's opening word is one only when it is not a common word."""
+def names(text: str, openings: bool = True) -> list[str]:
+    """The names of `text` ("Time Warner", "CSTO", "Tokayev"), in order, each once, without
+    their possessive "'s"; see `name_spans`."""
     found: list[str] = []
-    run: list[str] = []
-    for token in [*tokens(text), ""]:
-        word = token.strip("'’.-")
-        if _is_name(word):
-            run.append(re.sub(r"['’]s$", "", word))
-            continue
-        if run and " ".join(run) not in found:
-            found.append(" ".join(run))
-        run = []
+    for start, end in name_spans(text, openings):
+        name = " ".join(bare(t, keep_case=True) for t in tokens(text[start:end]))
+        if name not in found:
+            found.append(name)
     return found
+
+
+def name_spans(text: str, openings: bool = True) -> list[tuple[int, int]]:
+    """Where the names of `text` are: runs of capitalised words ("Time Warner"), acronyms
+    ("CSTO") and inner capitals ("iPhone"), common words aside ("The", "What"). A word that opens
+    a sentence is capitalised whatever it is ("Roughly", "Media"): it is one only where
+    `openings`."""
+    spans: list[tuple[int, int]] = []
+    run: tuple[int, int] | None = None
+    after = 0  # where the previous token started: a sentence opens after its ".", "!" or "?"
+    for start, end in token_spans(text):
+        word = bare(text[start:end], keep_case=True)
+        opening = after == start or text[after:start].rstrip()[-1:] in (".", "!", "?")
+        after = start
+        ok = _is_name(word) and (openings or not opening)
+        if ok and run and not opening:
+            run = (run[0], end)
+            continue
+        if run:
+            spans.append(run)
+        run = (start, end) if ok else None
+    return spans + [run] if run else spans
 
 
 def _is_name(word: str) -> bool:
-    """Capitalised and not a common word ("Through", "The"), or an acronym ("US", "CSTO")."""
+    """Capitalised and not a common word ("Through", "The"), an acronym ("US", "CSTO"), or a
+    word with an inner capital ("iPhone")."""
     if len(word) > 1 and word.isupper():
         return True
-    return word[:1].isupper() and word.casefold() not in _NOT_NAMES and bool(words(word))
+    capital = word[:1].isupper() or any(c.isupper() for c in word[1:])
+    return capital and word.casefold() not in _NOT_NAMES and bool(words(word))
 
 
 def numbers(text: str, spoken_one: bool) -> set[str]:
-    """The numbers of `text`, digits without separators, spoken ones as digits ("three" → 3);
-    "one" only where asked: it is as often a pronoun ("one of them")."""
-    found = {x.replace(",", "") for x in _NUMBER.findall(text)}
-    for token in tokens(text.casefold()):
-        for word in token.strip(".'’-").split("-"):
-            if word in SPOKEN and (spoken_one or word not in ("one", "zero")):
-                found.add(SPOKEN[word])
+    """The numbers of `text`: digits without separators, spoken ones as `SPOKEN` gives them
+    ("three" is "3"); see `number_spans`."""
+    found: set[str] = set()
+    for start, end in number_spans(text, spoken_one):
+        number = text[start:end]
+        if number[:1].isdigit():
+            found.add(number.replace(",", ""))
+        else:
+            found |= {SPOKEN[w] for w in _spoken(number, spoken_one)}
     return found
+
+
+def number_spans(text: str, spoken_one: bool) -> list[tuple[int, int]]:
+    """Where the numbers of `text` are: digits ("4,000", "2.5") and the words of `SPOKEN`
+    ("three", "twenty-five", "half"); "one" only where asked: it is as often a pronoun ("one of
+    them")."""
+    spoken = [(a, b) for a, b in token_spans(text) if _spoken(text[a:b], spoken_one)]
+    digits = [m.span() for m in _NUMBER.finditer(text)]
+    inside = {d for d in digits for a, b in spoken if a <= d[0] < b}  # "twenty-5"
+    return sorted(spoken + [d for d in digits if d not in inside])
+
+
+def _spoken(token: str, spoken_one: bool) -> list[str]:
+    """The spoken numbers of one token ("twenty-five": "twenty", "five")."""
+    parts = token.casefold().strip(".'’-").split("-")
+    return [w for w in parts if w in SPOKEN and (spoken_one or w not in ("one", "zero"))]
 
 
 def headline_template(title: str) -> str:

@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from qa.eval.datasets import split_of  # noqa: E402
 from qa.ingest.chunking import split_sentences  # noqa: E402
+from qa.text import holds  # noqa: E402
 
 HERE = ROOT / "train" / "reader"
 SHARED = ROOT.parent / "shared"
@@ -51,12 +52,6 @@ SEED = 20
 
 def sentences(text: str) -> list[str]:
     return [text[s:e] for s, e in split_sentences(text)]
-
-
-def holds(text: str, answer: str) -> bool:
-    """`answer` in `text` as whole words, case-insensitively."""
-    pattern = r"(?<!\w)" + re.escape(answer.casefold().strip()) + r"(?!\w)"
-    return re.search(pattern, text.casefold()) is not None
 
 
 def same(a: str, b: str) -> bool:

@@ -318,15 +318,14 @@ def terms(passage: str) -> frozenset[str]:
     return frozenset(text.words(passage))
 
 
-# Names and numbers: a word with a capital letter that does not open a sentence, or digits.
-_KEY = re.compile(r"(?<![.!?]\s)(?<!^)\b[a-z]*[A-Z][\w’'-]*|\b\d[\d,.]*\b")
-
-
 def key_terms(question: str) -> set[str]:
-    """The `terms` of the question's names and numbers ("2010", "fifa", "iphon")."""
+    """The `terms` of the question's names and numbers ("2010", "fifa", "iphon"), its opening
+    word aside (`qa.text.name_spans`)."""
+    question = question.strip()
+    spans = text.name_spans(question, openings=False) + text.number_spans(question, False)
     out: set[str] = set()
-    for m in _KEY.finditer(question.strip()):
-        out |= terms(m.group())
+    for start, end in spans:
+        out |= terms(question[start:end])
     return out
 
 
@@ -370,7 +369,7 @@ def near_focus(q: Question, sentence: str) -> bool:
 @functools.lru_cache(maxsize=1 << 14)
 def _word_terms(sentence: str) -> tuple[tuple[int, frozenset[str]], ...]:
     """Where each word of a sentence starts, and its `terms` (the same sentences come back)."""
-    return tuple((m.start(), terms(m.group())) for m in _WORDS.finditer(sentence))
+    return tuple((a, terms(sentence[a:b])) for a, b in text.token_spans(sentence))
 
 
 def novelty(sentence: str, asked: set[str]) -> float:
@@ -414,18 +413,12 @@ _ASKS = (
         re.compile(r"^\s*why\b|\bwhat (reason|event|caused|led|prompted|made)\b", re.I),
     ),
 )
-_NUMBER = re.compile(
-    r"\d[\d,.]*|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
-    r"forty|fifty|hundred|thousand|million|billion|dozen|half|double|twice|quarter)\b",
-    re.I,
-)
 _DATE = re.compile(
     r"\b(1[89]\d\d|20\d\d|monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|"
     r"february|march|april|may|june|july|august|september|october|november|december|yesterday|"
     r"today|tomorrow|week|month|year|decade|century|ago|since|until)\b",
     re.I,
 )
-_CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w’'-]+")
 _QUOTED = re.compile(r"[\"“‘'][^\"”’']{3,60}[\"”’']")
 _REASON = re.compile(
     r"\b(because|due to|owing to|after|following|aftermath|over|amid|as a result|caused|led to|"
@@ -454,11 +447,10 @@ def counts_what_is_asked(sentence: str, question: str) -> bool:
     m = _HOW_MANY.search(question)
     counted = terms(m.group(2)) if m else set()
     return bool(counted) and any(
-        counted & terms(sentence[n.end() : n.end() + 40]) for n in _NUMBER.finditer(sentence)
+        counted & terms(sentence[end : end + 40]) for _, end in text.number_spans(sentence, True)
     )
 
 
-_WORDS = re.compile(r"[\w’'-]+")
 _YEAR_ASKED = re.compile(r"\b(what|which) year\b", re.I)
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 _DAY_ASKED = re.compile(r"\b(what|which) (day|date)\b", re.I)
@@ -476,22 +468,28 @@ def answer_items(kind: str, sentence: str, question: str) -> tuple[tuple[int, in
     """Character spans of the things of that type in the sentence that the question does not
     hold: numbers, dates (years when it asks "what year", days for "what day"), names (a
     capitalised word past the sentence's first, or a quoted title) or reason words."""
-    asked = {w.lower() for w in _WORDS.findall(question)}
+    asked = {text.bare(t) for t in text.tokens(question)}
     if kind == "number":
         found = [
-            m for m in _NUMBER.finditer(sentence) if m.group().lower().strip(",.") not in asked
+            (a, b)
+            for a, b in text.number_spans(sentence, True)
+            if text.bare(sentence[a:b]).strip(",") not in asked
         ]
     elif kind == "date":
         pattern = _YEAR if _YEAR_ASKED.search(question) else _DATE
         pattern = _DAY if _DAY_ASKED.search(question) else pattern
-        found = [m for m in pattern.finditer(sentence) if m.group().lower() not in asked]
+        found = [m.span() for m in pattern.finditer(sentence) if m.group().lower() not in asked]
     elif kind == "reason":
-        found = list(_REASON.finditer(sentence))
+        found = [m.span() for m in _REASON.finditer(sentence)]
     else:
-        found = [m for m in _CAPITALISED.finditer(sentence) if m.group().lower() not in asked]
+        found = [
+            (a, b)
+            for a, b in text.name_spans(sentence, openings=False)
+            if any(text.bare(t) not in asked for t in text.tokens(sentence[a:b]))
+        ]
         if not _QUOTED.search(question):
-            found += list(_QUOTED.finditer(sentence))  # a quoted title or nickname
-    return tuple(m.span() for m in found)
+            found += [m.span() for m in _QUOTED.finditer(sentence)]  # a quoted title or nickname
+    return tuple(found)
 
 
 def holds_answer_type(kind: str, sentence: str, question: str) -> bool:

@@ -171,15 +171,11 @@ def _closest(claim: str, source: str) -> str:
 
 
 def _absent_name(claim: str, source: str) -> str | None:
-    """The first word of a name in `claim` that `source` does not hold (the claim's opening word
-    aside: capitalised there whether or not it names anything)."""
+    """The first word of a name in `claim` that `source` does not hold (a word that opens a
+    sentence aside: capitalised there whether or not it names anything)."""
     held = {bare(w) for w in tokens(source)} | set(re.findall(r"\w+", source.casefold()))
-    opening = tokens(claim)[:1]
-    for name in names(claim):
-        parts = name.split()
-        if opening and parts[0] == bare(opening[0], keep_case=True):
-            parts = parts[1:]
-        for word in parts:
+    for name in names(claim, openings=False):
+        for word in name.split():
             if bare(word) not in held and bare(word) not in _TITLES:
                 return word
     return None
