@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import re
 import sys
 from pathlib import Path
 
