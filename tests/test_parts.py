@@ -49,6 +49,15 @@ def test_a_statement_before_the_question_goes_with_each_part() -> None:
     )
 
 
+def test_with_a_statement_before_them_a_part_naming_nothing_stands_alone() -> None:
+    lead = "Hewitt announced the retirement age and the nuclear waste plan."
+    parts = split(f"{lead} What will the retirement age be, and where is that waste stored now?")
+    assert parts == (
+        f"{lead} What will the retirement age be?",
+        f"{lead} Where is that waste stored now?",
+    )
+
+
 def test_a_part_naming_nothing_keeps_the_part_before_it() -> None:
     first, second = split("When did Aguilera and Bratman marry, and where was the wedding held?")
     assert first == "When did Aguilera and Bratman marry?"

@@ -11,8 +11,9 @@ here, by its form alone, and each part gets its own retrieval, its own reading a
 - "Compare A with B: ...".
 
 A statement before the question ("Hewitt announced both X and Y. What will ..., and where ...?")
-goes with each part: it names what the parts speak of. So does the part before, for a part that
-names nothing of its own ("On what date did X and Y marry, and where was the wedding held?").
+goes with each part: it names what the parts speak of. Without one, the part before goes with a
+part that names nothing of its own ("On what date did X and Y marry, and where was the wedding
+held?").
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def split(question: str) -> tuple[str, ...]:
         return ()
     parts = [found[0]]
     for earlier, part in zip(found, found[1:], strict=False):
-        parts.append(part if _NAME.search(part) else f"{earlier} {part}")
+        parts.append(part if lead or _NAME.search(part) else f"{earlier} {part}")
     prefix = " ".join(lead)
     return tuple(f"{prefix} {p}".strip() for p in parts)
 
