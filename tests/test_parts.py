@@ -40,21 +40,28 @@ def test_the_forms_that_ask_two_things_are_split(question: str, parts: tuple[str
     assert split(question) == parts
 
 
-def test_a_statement_before_the_question_goes_with_each_part() -> None:
-    lead = "Hoddle and Strachan both managed Southampton."
-    parts = split(f"{lead} Whom did Hoddle succeed at Wolves, and whom would Strachan replace?")
-    assert parts == (
-        f"{lead} Whom did Hoddle succeed at Wolves?",
-        f"{lead} Whom would Strachan replace?",
-    )
-
-
-def test_with_a_statement_before_them_a_part_naming_nothing_stands_alone() -> None:
-    lead = "Hewitt announced the retirement age and the nuclear waste plan."
-    parts = split(f"{lead} What will the retirement age be, and where is that waste stored now?")
-    assert parts == (
-        f"{lead} What will the retirement age be?",
-        f"{lead} Where is that waste stored now?",
+@pytest.mark.parametrize(
+    ("lead", "first", "second"),
+    [
+        (
+            "Hoddle and Strachan both managed Southampton.",
+            "Whom did Hoddle succeed at Wolves",
+            "whom would Strachan replace?",
+        ),
+        # a part naming nothing stands with the statement alone, not with the part before
+        (
+            "Hewitt announced the retirement age and the nuclear waste plan.",
+            "What will the retirement age be",
+            "where is that waste stored now?",
+        ),
+    ],
+)
+def test_a_statement_before_the_question_goes_with_each_part(
+    lead: str, first: str, second: str
+) -> None:
+    assert split(f"{lead} {first}, and {second}") == (
+        f"{lead} {first}?",
+        f"{lead} {second[0].upper()}{second[1:]}",
     )
 
 

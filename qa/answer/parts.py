@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from qa import text
+
 if TYPE_CHECKING:
     from qa.answer.retrieval import Hit
 
@@ -42,8 +44,6 @@ _COMPARE = re.compile(r"^compare\s+(?P<a>.+?)\s+with\s+(?P<b>.+?)\s*[:?]", re.IG
 _SENTENCE_END = re.compile(r"(?<=[.!])\s+(?=[A-Z])")
 # A part shorter than this many words ("and why?") is not a question of its own.
 MIN_WORDS = 3
-# A name: a capitalised word after a part's first word ("where was the wedding held?" has none).
-_NAME = re.compile(r"(?<=\s)[A-Z0-9][\w'-]*")
 
 
 @dataclass(frozen=True)
@@ -64,9 +64,14 @@ def split(question: str) -> tuple[str, ...]:
         return ()
     parts = [found[0]]
     for earlier, part in zip(found, found[1:], strict=False):
-        parts.append(part if lead or _NAME.search(part) else f"{earlier} {part}")
+        parts.append(part if lead or _names_something(part) else f"{earlier} {part}")
     prefix = " ".join(lead)
     return tuple(f"{prefix} {p}".strip() for p in parts)
+
+
+def _names_something(part: str) -> bool:
+    """A name or a number past the part's first word ("where was the wedding held?": none)."""
+    return bool(text.names(part, openings=False) or text.numbers(part, spoken_one=False))
 
 
 def _split_ask(ask: str) -> list[str]:
