@@ -30,7 +30,7 @@ from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
 PAIRS = ROOT / "train" / "reader" / "pairs.jsonl"
-OUT = ROOT / "qa" / "models"
+OUT = ROOT / "qa" / "answer" / "models"
 MAX_LENGTH = 128
 FORMAT = 1
 
