@@ -34,6 +34,20 @@ from qa.answer.parts import split
             "How large was the Yukos tax bill, and with which state firm is Gazprom to merge?",
             ("How large was the Yukos tax bill?", "With which state firm is Gazprom to merge?"),
         ),
+        (
+            "Which actress won best actress both in London and from the critics in Los Angeles?",
+            (
+                "Which actress won best actress in London?",
+                "Which actress won best actress from the critics in Los Angeles?",
+            ),
+        ),
+        (
+            "Lord Goldsmith: whom will he consult, and which barrister's letter did he receive?",
+            (
+                "Lord Goldsmith: Whom will he consult?",
+                "Lord Goldsmith: Which barrister's letter did he receive?",
+            ),
+        ),
     ],
 )
 def test_the_forms_that_ask_two_things_are_split(question: str, parts: tuple[str, ...]) -> None:
@@ -76,7 +90,9 @@ def test_a_part_naming_nothing_keeps_the_part_before_it() -> None:
     [
         "How old is Tokayev?",
         "What did he say and why?",  # "why?" alone is no question
-        "Which actress won best actress both in London and in Los Angeles?",
+        "Why could Radcliffe not run both London and Boston?",  # one reason asked
+        "When did Nelly hold both the number one and two spots in the chart?",
+        "Goldsmith on the hunting ban: whom will he consult?",  # a topic, one question
         "Did Tokayev and Putin meet?",
     ],
 )

@@ -8,10 +8,12 @@ here, by its form alone, and each part gets its own retrieval, its own reading a
 
 - two questions joined by "and": "..., and which paper printed it?";
 - a choice: "Which lost more: Solidere after ..., or Petrel after ...?", "Who is older, A or B?";
-- "Compare A with B: ...".
+- "Compare A with B: ...";
+- one thing asked of two: "Which actress won both at the Baftas and from the LA critics?".
 
-A statement before the question ("Hewitt announced both X and Y. What will ..., and where ...?")
-goes with each part: it names what the parts speak of. Without one, the part before goes with a
+A statement before the question ("Hewitt announced both X and Y. What will ..., and where ...?",
+or a topic before a colon: "Lord Goldsmith: whom did he consult, and which letter ...?") goes
+with each part: it names what the parts speak of. Without one, the part before goes with a
 part that names nothing of its own ("On what date did X and Y marry, and where was the wedding
 held?").
 """
@@ -40,6 +42,16 @@ _CHOICE = re.compile(
     re.IGNORECASE,
 )
 _COMPARE = re.compile(r"^compare\s+(?P<a>.+?)\s+with\s+(?P<b>.+?)\s*[:?]", re.IGNORECASE)
+# "Which defender was criticised both by Edu and by Marca?": who or what is both A and B ("Why
+# could she not run both London and Boston?" asks one thing, so only these openings)
+_BOTH = re.compile(
+    r"^(?P<head>(?:which|who|whom|what)\b.*?)\s+both\s+(?P<a>.+?)\s+and\s+(?P<b>[^?]+?)\s*\??$",
+    re.IGNORECASE,
+)
+# "Attorney General Lord Goldsmith: whom did he ...": a topic, then the question
+_TOPIC = re.compile(
+    rf"^(?P<topic>(?!{_WH}\b|compare\b)[^:?]+:)\s+(?P<ask>{_WH}\b.+)$", re.IGNORECASE
+)
 # A statement before the question: a sentence that ends before the last one starts.
 _SENTENCE_END = re.compile(r"(?<=[.!])\s+(?=[A-Z])")
 # A part shorter than this many words ("and why?") is not a question of its own.
@@ -59,6 +71,8 @@ def split(question: str) -> tuple[str, ...]:
     """The parts of a question that asks two (or more) things, each a question of its own;
     empty for a question that asks one thing."""
     *lead, ask = _SENTENCE_END.split(question.strip())
+    if m := _TOPIC.match(ask.strip()):
+        lead, ask = [*lead, m["topic"]], m["ask"]
     found = _split_ask(ask.strip())
     if len(found) < 2 or any(len(p.split()) < MIN_WORDS for p in found):
         return ()
@@ -80,9 +94,11 @@ def _split_ask(ask: str) -> list[str]:
     if m := _COMPARE.match(ask):
         return [f"{m['a']}?", f"{m['b']}?"]
     pieces = [p.strip() for p in _AND_WH.split(ask) if p.strip()]
-    if len(pieces) < 2:
-        return []
-    return [_question(p) for p in pieces]
+    if len(pieces) >= 2:
+        return [_question(p) for p in pieces]
+    if m := _BOTH.match(ask):
+        return [f"{m['head']} {m['a']}?", f"{m['head']} {m['b']}?"]
+    return []
 
 
 def _question(piece: str) -> str:
