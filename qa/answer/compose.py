@@ -189,28 +189,17 @@ def read(scored: Scored, index: LoadedIndex) -> Scored:
     return replace(scored, scores=scores, order=np.argsort(-scores, kind="stable"), read=True)
 
 
-# A part's sentence is picked by the reader's logit plus the fitted model's score at this weight:
-# the reader learnt from whole questions, and for half of one the fitted features (the part's
-# names and numbers in the sentence, the kind of answer it asks for) settle what the reader leaves
-# close. Tune sets' two-article questions: 17 → 19 of 40, the same for any weight 0.15–0.4.
-PART_FITTED = 0.25
-
-
 def read_parts(scored: Scored, parts: Sequence[Part], index: LoadedIndex) -> Scored:
     """Each part of the question read on its own over the same sentences: each sentence keeps
     its best logit of any reading (the confidence reads the best of all: on the tune sets the
     weakest part's instead lowered the AUROC, bbc-tune 0.89 → 0.86), and each part's best
-    sentence (`PART_FITTED`; not already another's) is picked to be quoted."""
+    sentence (not already another's) is picked to be quoted."""
     scores = scored.scores.copy()
     picked: list[int] = []
     for part in parts:
-        plain = score(part.text, part.query, scored_hits(scored), index)
-        own = read(plain, index)
+        own = read(score(part.text, part.query, scored_hits(scored), index), index)
         scores = np.maximum(scores, own.scores)
-        top = own.order[:READ_TOP]
-        blend = own.scores[top] + PART_FITTED * plain.scores[top]
-        ranked = [*top[np.argsort(-blend, kind="stable")], *own.order[READ_TOP:]]
-        best = next((int(i) for i in ranked if _new(own.sentences, picked, int(i))), None)
+        best = next((int(i) for i in own.order if _new(own.sentences, picked, int(i))), None)
         if best is not None:
             picked.append(best)
     order = np.argsort(-scores, kind="stable")
