@@ -28,6 +28,7 @@ from qa.config import Settings
 from qa.embed.embedding import Embedder
 from qa.eval.datasets import load_dataset
 from qa.eval.evaluation import answer_figures, code_version, ensure_index, run_queries
+from qa.eval.intervals import LEVEL, answer_intervals
 from qa.index import store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +47,10 @@ SETS = {
     "seed-fresh": ("eval/seed-fresh", "all", "looked at"),
     "bbc-fresh": ("eval/bbc-fresh", "all", "looked at"),
 }
+INTERVALS = (
+    f"In brackets, the {LEVEL:.0%} bootstrap interval over the set's questions "
+    "(`qa.eval.intervals`): a figure that moves less than that may have moved by chance."
+)
 COLUMNS = (
     ("quoted", "quoted"),
     ("single_quoted", "single"),
@@ -78,6 +83,7 @@ def measure(name: str, embedder: Embedder) -> dict[str, object]:
             "fitted": sha256(fitted.MODEL_FILE),
         },
         "figures": answer_figures(outcomes),
+        "intervals": answer_intervals(outcomes),
     }  # fmt: skip
 
 
@@ -90,11 +96,17 @@ def table(results: list[dict]) -> str:
     for r in sorted(results, key=lambda r: list(SETS).index(r["set"])):
         f = r["figures"]
         counts = f"{f['n_single']} + {f['n_multi']} + {f['n_unanswerable']}"
-        cells = ["–" if f[key] is None else f"{f[key]:.3f}" for key, _ in COLUMNS]
+        cells = [_cell(f[key], r["intervals"][key]) for key, _ in COLUMNS]
         lines.append(f"| {r['set']} | {r['status']} | {counts} | " + " | ".join(cells) + " |")
     stamps = sorted({(r["commit"], r["qa_changed"]) for r in results})
     made = ", ".join(c + (" with changes to qa/" if changed else "") for c, changed in stamps)
-    return "\n".join([*lines, "", f"Made at {made} by `make eval`."])
+    return "\n".join([*lines, "", f"Made at {made} by `make eval`. {INTERVALS}"])
+
+
+def _cell(value: float | None, interval: list[float] | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3f}" + (f" ({interval[0]:.2f}–{interval[1]:.2f})" if interval else "")
 
 
 def rendered(page: str, results: list[dict]) -> str:

@@ -38,6 +38,7 @@ def test_every_set_has_results_stamped_with_what_made_them(figures) -> None:
         assert result["status"] == figures.SETS[name][2]
         assert result["commit"] and result["index_manifest"]
         assert result["figures"]["n_answerable"] > 0
+        assert set(result["intervals"]) == {key for key, _ in figures.COLUMNS}
 
 
 def test_the_results_are_of_the_models_shipped(figures) -> None:

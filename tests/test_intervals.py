@@ -1,0 +1,65 @@
+"""Bootstrap intervals of the answer figures: they hold the figure, shrink with more questions,
+resample only the questions a figure is a share of, and are the same from run to run."""
+
+from __future__ import annotations
+
+from qa.eval.datasets import Evidence, Query
+from qa.eval.evaluation import Outcome, answer_figures, auroc
+from qa.eval.intervals import answer_intervals
+
+FACT = "Shares in Solidere fell 15% in renewed trading in Beirut."
+
+
+def _outcome(right: bool | None, confidence: float, answered: bool) -> Outcome:
+    """An answerable question quoted rightly or not, or (right is None) an unanswerable one."""
+    evidence = () if right is None else (Evidence("a", FACT),)
+    query = Query("q", "?", "t", None if right is None else "15%", evidence)
+    quote = FACT if right else "Shares in Solidere fell in Beirut."
+    outcome = "answer" if answered else "closest"
+    return Outcome(query, [], [], outcome, "", [("a", quote)], confidence, 1.0, 2.0)
+
+
+def _set(times: int) -> list[Outcome]:
+    """Per copy: 3 answerable questions quoted rightly of 4, 2 unanswerable left unanswered of
+    3, confidences that rank most answerable questions above the unanswerable ones."""
+    one = [
+        _outcome(True, 0.9, True),
+        _outcome(True, 0.8, True),
+        _outcome(True, 0.4, False),
+        _outcome(False, 0.5, False),
+        _outcome(None, 0.7, True),
+        _outcome(None, 0.3, False),
+        _outcome(None, 0.2, False),
+    ]
+    return one * times
+
+
+def test_each_interval_holds_its_figure_and_shrinks_with_more_questions() -> None:
+    small, large = _set(3), _set(30)
+    figures, narrow, wide = answer_figures(large), answer_intervals(large), answer_intervals(small)
+    for key in ("quoted", "single_quoted", "quoted_as_answer", "null_abstain_rate", "auroc"):
+        low, high = narrow[key]
+        assert low <= figures[key] <= high, key
+        assert high - low < wide[key][1] - wide[key][0], key
+    assert figures["auroc"] == auroc(large)
+
+
+def test_a_figure_without_questions_has_no_interval_and_a_unanimous_one_is_a_point() -> None:
+    answerable_only = [_outcome(True, 0.9, True), _outcome(True, 0.8, True)]
+    found = answer_intervals(answerable_only)
+    assert found["null_abstain_rate"] is None and found["auroc"] is None
+    assert found["multi_quoted"] is None  # no two-article question
+    assert found["quoted"] == [1.0, 1.0]  # every question right: no draw differs
+
+
+def test_only_the_questions_a_figure_counts_are_drawn() -> None:
+    """More unanswerable questions leave the quoted figure's interval as it was."""
+    base = _set(5)
+    more = base + [_outcome(None, 0.1, False)] * 20
+    before, after = answer_intervals(base), answer_intervals(more)
+    assert before["quoted"] == after["quoted"]
+    assert before["null_abstain_rate"] != after["null_abstain_rate"]
+
+
+def test_the_same_outcomes_give_the_same_intervals() -> None:
+    assert answer_intervals(_set(4)) == answer_intervals(_set(4))
