@@ -28,7 +28,7 @@ from qa.config import Settings
 from qa.embed.embedding import Embedder
 from qa.eval.datasets import load_dataset
 from qa.eval.evaluation import answer_figures, code_version, ensure_index, run_queries
-from qa.eval.intervals import LEVEL, answer_intervals
+from qa.eval.intervals import LEVEL, answer_intervals, marks, stored
 from qa.index import store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,6 +70,7 @@ def measure(name: str, embedder: Embedder) -> dict[str, object]:
     data = load_dataset(ROOT / folder, split)
     settings, _ = ensure_index(Settings(), data, embedder)
     outcomes = run_queries(Engine.load(settings, embedder), data.queries, "hybrid", 10)
+    found = marks(outcomes)
     return {
         "set": name, "folder": folder, "split": split, "status": status,
         "command": "python benchmarks/answer_figures.py", **(code_version() or {}),
@@ -83,7 +84,8 @@ def measure(name: str, embedder: Embedder) -> dict[str, object]:
             "fitted": sha256(fitted.MODEL_FILE),
         },
         "figures": answer_figures(outcomes),
-        "intervals": answer_intervals(outcomes),
+        "intervals": answer_intervals(found),
+        "marks": stored(found),  # per question, for `benchmarks/compare_answers.py`
     }  # fmt: skip
 
 

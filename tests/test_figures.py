@@ -58,3 +58,26 @@ def test_a_changed_figure_shows_as_a_disagreement(figures) -> None:
     results = figures.read_results()
     results[0]["figures"]["quoted"] = 0.0 if results[0]["figures"]["quoted"] else 1.0
     assert figures.rendered(page, results) != page
+
+
+def test_two_runs_compare_question_by_question(figures, tmp_path) -> None:
+    """`benchmarks/compare_answers.py` against a run where eight quoted questions were not:
+    the quoted figure moved beyond chance, the unanswerable one did not move."""
+    import json
+    import subprocess
+    import sys
+
+    result = json.loads((figures.RESULTS / "seed-fresh2.json").read_text(encoding="utf-8"))
+    quoted = [m for m in result["marks"] if m["quoted"]]
+    assert len(quoted) >= 8
+    for mark in quoted[:8]:
+        mark["quoted"] = False
+    (tmp_path / "seed-fresh2.json").write_text(json.dumps(result), encoding="utf-8")
+    compare = [sys.executable, str(ROOT / "benchmarks" / "compare_answers.py"), str(tmp_path)]
+    shown = subprocess.run([*compare, "--sets", "seed-fresh2"], capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stderr
+    rows = {line.split(" | ")[1]: line for line in shown.stdout.splitlines()[2:]}
+    assert rows["quoted"].endswith("| yes |") and "+0.200" in rows["quoted"]
+    assert rows["unanswerable not answered"].endswith("| no |")
+    missing = subprocess.run([*compare, "--sets", "bbc-test"], capture_output=True, text=True)
+    assert missing.returncode == 1 and "skipped" in missing.stderr

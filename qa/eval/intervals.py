@@ -2,16 +2,26 @@
 
 Our held-out sets hold 20 to 180 questions of a kind, so one question is 0.5 to 5 points.
 Two readers, or two settings, are told apart only when their figures differ by more than
-these intervals; a target missed by less than its interval is not yet shown to be missed.
-Each figure resamples only the questions it is a share of (the unanswerable ones for
-"unanswerable not answered"; answerable and unanswerable apart for the AUROC, so every draw
-keeps the set's make-up), with `scipy.stats.bootstrap`'s percentile method: the figures are
-shares of a few dozen yes/no answers, where BCa's corrections are undefined as often as not.
+chance allows; a target missed by less than its interval is not yet shown to be missed.
+
+- `answer_intervals`: each figure of one run with its interval. Each figure resamples only the
+  questions it is a share of (the unanswerable ones for "unanswerable not answered";
+  answerable and unanswerable apart for the AUROC, so every draw keeps the set's make-up).
+- `differences`: two runs over the same questions, the new figure less the old with the
+  interval of that difference. The questions are drawn once for both runs (a paired
+  bootstrap), so a change that moves a few questions one way is told from noise far sooner
+  than by comparing two intervals.
+
+Both use `scipy.stats.bootstrap`'s percentile method: the figures are shares of a few dozen
+yes/no answers, where BCa's corrections are undefined as often as not. A run is kept as its
+`Mark`s (one per question) beside the figures, so a later run can be compared with it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -19,36 +29,133 @@ from qa.eval.evaluation import Outcome, is_right, single_article
 
 LEVEL = 0.95
 DRAWS = 2000
-SEED = 20  # the same outcomes give the same intervals
+SEED = 20  # the same marks give the same intervals
+FIGURES = ("quoted", "single_quoted", "multi_quoted", "quoted_as_answer", "null_abstain_rate",
+           "auroc")  # fmt: skip
 
 
-def answer_intervals(outcomes: Sequence[Outcome]) -> dict[str, list[float] | None]:
-    """The `LEVEL` interval, [low, high], of each figure the answer table shows; None where
-    the figure has no questions (or, for the AUROC, no answerable or no unanswerable one)."""
-    answerable = [o for o in outcomes if o.query.answerable]
-    shown = np.array([is_right(o.query, o.shown) for o in answerable], float)
-    single = np.array([single_article(o.query) for o in answerable], bool)
-    given = np.array([not o.abstained for o in answerable], float)
-    unanswerable = np.array([o.abstained for o in outcomes if not o.query.answerable], float)
-    pos = np.array([o.confidence for o in answerable], float)
-    neg = np.array([o.confidence for o in outcomes if not o.query.answerable], float)
-    quoted = shown.astype(bool)
+@dataclass(frozen=True)
+class Mark:
+    """What one question gave, as far as the answer figures go."""
+
+    id: str
+    answerable: bool
+    single: bool  # its answer is in one article (answerable questions only)
+    quoted: bool  # the gold answer in the quotes shown ("answer" or "closest")
+    answered: bool  # the outcome is "answer"
+    confidence: float
+
+
+def marks(outcomes: Sequence[Outcome]) -> list[Mark]:
+    return [
+        Mark(
+            o.query.id,
+            o.query.answerable,
+            o.query.answerable and single_article(o.query),
+            o.query.answerable and is_right(o.query, o.shown),
+            not o.abstained,
+            round(float(o.confidence), 4),
+        )
+        for o in outcomes
+    ]
+
+
+def stored(found: Sequence[Mark]) -> list[dict[str, Any]]:
+    return [asdict(m) for m in found]
+
+
+def loaded(rows: Sequence[dict[str, Any]]) -> list[Mark]:
+    return [Mark(**row) for row in rows]
+
+
+def answer_intervals(found: Sequence[Mark]) -> dict[str, list[float] | None]:
+    """The `LEVEL` interval, [low, high], of each of `FIGURES`; None where the figure has no
+    questions (or, for the AUROC, no answerable or no unanswerable one)."""
+    c = _Columns(found)
+    shown = c.quoted[c.answerable]
+    single = c.single[c.answerable]
     return {
         "quoted": _interval((shown,), _mean),
         "single_quoted": _interval((shown[single],), _mean),
         "multi_quoted": _interval((shown[~single],), _mean),
-        "quoted_as_answer": _interval((given[quoted],), _mean),
-        "null_abstain_rate": _interval((unanswerable,), _mean),
-        "auroc": _interval((pos, neg), _auroc) if len(pos) and len(neg) else None,
+        "quoted_as_answer": _interval((c.answered[c.answerable & c.quoted],), _mean),
+        "null_abstain_rate": _interval((~c.answered[~c.answerable],), _mean),
+        "auroc": _interval((c.confidence[c.answerable], c.confidence[~c.answerable]), _auroc),
     }
+
+
+def differences(old: Sequence[Mark], new: Sequence[Mark]) -> dict[str, dict[str, Any]]:
+    """For each of `FIGURES`: old, new, new − old and the `LEVEL` interval of that difference
+    over the questions both runs asked (None where a run has no such questions)."""
+    from scipy.stats import bootstrap
+
+    new_by_id = {m.id: m for m in new}
+    common = [m.id for m in old if m.id in new_by_id]
+    a = _Columns([m for m in old if m.id in new_by_id])
+    b = _Columns([new_by_id[i] for i in common])
+    rng = np.random.default_rng(SEED)
+    found: dict[str, dict[str, Any]] = {}
+    for name in FIGURES:
+        before, after = _figure(name, a), _figure(name, b)
+        if before is None or after is None:
+            found[name] = {"old": before, "new": after, "difference": None, "interval": None}
+            continue
+
+        def change(rows: np.ndarray, name: str = name) -> float:
+            x, y = _figure(name, a.take(rows)), _figure(name, b.take(rows))
+            return np.nan if x is None or y is None else y - x
+
+        drawn = bootstrap(
+            (np.arange(len(common)),), change, n_resamples=DRAWS, confidence_level=LEVEL,
+            method="percentile", vectorized=False, rng=rng,
+        )  # fmt: skip
+        low, high = drawn.confidence_interval
+        found[name] = {"old": round(before, 4), "new": round(after, 4),
+                       "difference": round(after - before, 4),
+                       "interval": [round(float(low), 4), round(float(high), 4)]}  # fmt: skip
+    return found
+
+
+class _Columns:
+    """The marks as one array per field, for drawing rows."""
+
+    def __init__(self, found: Sequence[Mark]) -> None:
+        self.answerable = np.array([m.answerable for m in found], bool)
+        self.single = np.array([m.single for m in found], bool)
+        self.quoted = np.array([m.quoted for m in found], bool)
+        self.answered = np.array([m.answered for m in found], bool)
+        self.confidence = np.array([m.confidence for m in found], float)
+
+    def take(self, rows: np.ndarray) -> _Columns:
+        taken = object.__new__(_Columns)
+        for field, values in vars(self).items():
+            setattr(taken, field, values[rows])
+        return taken
+
+
+def _figure(name: str, c: _Columns) -> float | None:
+    """One of `FIGURES` of the rows of `c`, as `evaluation.answer_figures` computes it."""
+    pick = {
+        "quoted": (c.quoted, c.answerable),
+        "single_quoted": (c.quoted, c.answerable & c.single),
+        "multi_quoted": (c.quoted, c.answerable & ~c.single),
+        "quoted_as_answer": (c.answered, c.answerable & c.quoted),
+        "null_abstain_rate": (~c.answered, ~c.answerable),
+    }
+    if name == "auroc":
+        pos, neg = c.confidence[c.answerable], c.confidence[~c.answerable]
+        return float(_auroc(pos, neg)) if len(pos) and len(neg) else None
+    values, among = pick[name]
+    return float(values[among].mean()) if among.any() else None
 
 
 def _interval(samples: tuple[np.ndarray, ...], statistic: Callable) -> list[float] | None:
     from scipy.stats import bootstrap
 
+    samples = tuple(np.asarray(s, float) for s in samples)
     if any(len(s) == 0 for s in samples):
         return None
-    if all(len(s) == 1 or np.ptp(s) == 0 for s in samples) and statistic is _mean:
+    if statistic is _mean and np.ptp(samples[0]) == 0:
         value = float(samples[0][0])  # every question alike: no draw can differ
         return [value, value]
     found = bootstrap(
