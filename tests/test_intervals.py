@@ -108,3 +108,16 @@ def test_only_the_questions_both_runs_asked_are_compared() -> None:
 def test_marks_kept_in_a_results_file_read_back_the_same() -> None:
     run = _numbered(_set(2))
     assert loaded(json.loads(json.dumps(stored(run)))) == run
+
+
+def test_a_kind_with_one_question_is_in_every_draw() -> None:
+    """One answerable question among unanswerable ones: it is quoted in every draw of the new
+    run, so the change of the quoted figure is certain."""
+    old = _numbered(
+        [_outcome(False, 0.5, False), _outcome(None, 0.2, False), _outcome(None, 0.3, True)]
+    )
+    new = [replace(old[0], quoted=True), *old[1:]]
+    found = differences(old, new)
+    assert found["quoted"]["difference"] == 1.0 and found["quoted"]["interval"] == [1.0, 1.0]
+    low, high = found["null_abstain_rate"]["interval"]
+    assert low == high == 0.0  # the unanswerable ones, drawn, did not change

@@ -9,8 +9,8 @@ chance allows; a target missed by less than its interval is not yet shown to be 
   answerable and unanswerable apart for the AUROC, so every draw keeps the set's make-up).
 - `differences`: two runs over the same questions, the new figure less the old with the
   interval of that difference. The questions are drawn once for both runs (a paired
-  bootstrap), so a change that moves a few questions one way is told from noise far sooner
-  than by comparing two intervals.
+  bootstrap; each kind of question apart), so a change that moves a few questions one way is
+  told from noise far sooner than by comparing two intervals.
 
 Both use `scipy.stats.bootstrap`'s percentile method: the figures are shares of a few dozen
 yes/no answers, where BCa's corrections are undefined as often as not. A run is kept as its
@@ -101,15 +101,24 @@ def differences(old: Sequence[Mark], new: Sequence[Mark]) -> dict[str, dict[str,
             found[name] = {"old": before, "new": after, "difference": None, "interval": None}
             continue
 
-        def change(rows: np.ndarray, name: str = name) -> float:
-            x, y = _figure(name, a.take(rows)), _figure(name, b.take(rows))
-            return np.nan if x is None or y is None else y - x
+        # a kind of question with one question cannot be drawn from: it is in every draw
+        strata = _strata(a)
+        drawable = [rows for rows in strata if len(rows) > 1]
+        fixed = [rows for rows in strata if len(rows) == 1]
 
-        drawn = bootstrap(
-            (np.arange(len(common)),), change, n_resamples=DRAWS, confidence_level=LEVEL,
-            method="percentile", vectorized=False, rng=rng,
-        )  # fmt: skip
-        low, high = drawn.confidence_interval
+        def change(*drawn: np.ndarray, name: str = name, fixed: list = fixed) -> float:
+            rows = np.concatenate([*drawn, *fixed])
+            x, y = _figure(name, a.take(rows)), _figure(name, b.take(rows))
+            return np.nan if x is None or y is None else y - x  # as answer: none quoted
+
+        low = high = after - before
+        if drawable:
+            drawn = bootstrap(
+                drawable, change, n_resamples=DRAWS, confidence_level=LEVEL,
+                method="percentile", vectorized=False, rng=rng,
+            )  # fmt: skip
+            tail = 50 * (1 - LEVEL)  # the percentile method, over the draws that have a figure
+            low, high = np.nanpercentile(drawn.bootstrap_distribution, [tail, 100 - tail])
         found[name] = {"old": round(before, 4), "new": round(after, 4),
                        "difference": round(after - before, 4),
                        "interval": [round(float(low), 4), round(float(high), 4)]}  # fmt: skip
@@ -131,6 +140,13 @@ class _Columns:
         for field, values in vars(self).items():
             setattr(taken, field, values[rows])
         return taken
+
+
+def _strata(c: _Columns) -> tuple[np.ndarray, ...]:
+    """The rows of each kind of question (single-article, two-article, unanswerable), drawn
+    apart so that every draw keeps the set's make-up and every figure its questions."""
+    kinds = [c.answerable & c.single, c.answerable & ~c.single, ~c.answerable]
+    return tuple(np.flatnonzero(kind) for kind in kinds if kind.any())
 
 
 def _figure(name: str, c: _Columns) -> float | None:
