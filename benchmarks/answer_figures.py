@@ -27,8 +27,8 @@ from qa.answer.engine import Engine
 from qa.config import Settings
 from qa.embed.embedding import Embedder
 from qa.eval.datasets import load_dataset
-from qa.eval.evaluation import answer_figures, code_version, ensure_index, run_queries
-from qa.eval.intervals import LEVEL, answer_intervals, marks, stored
+from qa.eval.evaluation import answer_figures, code_version, ensure_index, marks, run_queries
+from qa.eval.intervals import LEVEL, answer_intervals, stored
 from qa.index import store
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -384,6 +384,9 @@ def test_eval_cli_writes_json_report_and_plot(tmp_path: Path, fast_model) -> Non
     assert "dense vs bm25" in result.output  # the paired test between the two modes
     report = Path(f"{out}.md").read_text()
     assert "| article mrr@10 |" in report and "worst queries" in report
+    low, high = dense["answer_intervals"]["quoted"]  # how far it could move by chance
+    assert low <= dense["answer"]["quoted"] <= high
+    assert f"{dense['answer']['quoted']:.3f} ({low:.2f}–{high:.2f})" in report
     assert Path(f"{out}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not (tmp_path / "index").exists()  # the user's index is never touched
 

@@ -7,8 +7,8 @@ import json
 from dataclasses import replace
 
 from qa.eval.datasets import Evidence, Query
-from qa.eval.evaluation import Outcome, answer_figures, auroc
-from qa.eval.intervals import answer_intervals, differences, loaded, marks, stored
+from qa.eval.evaluation import Outcome, answer_figures, auroc, marks
+from qa.eval.intervals import answer_intervals, differences, loaded, stored
 
 FACT = "Shares in Solidere fell 15% in renewed trading in Beirut."
 

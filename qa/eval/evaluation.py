@@ -32,6 +32,7 @@ from qa.config import Settings, choice, shown
 from qa.embed.embedding import Embedder, resolve_precision
 from qa.errors import QAError, UsageError, need
 from qa.eval.datasets import Dataset, Query, check_evidence, corpus_digest, qrels
+from qa.eval.intervals import Mark, answer_intervals
 from qa.index import ann, store
 from qa.index.indexing import build_index, chunking_params, keyword_params, update_index
 from qa.text import holds, normalise
@@ -441,6 +442,22 @@ def answer_figures(outcomes: list[Outcome]) -> dict[str, Any]:
     }
 
 
+def marks(outcomes: list[Outcome]) -> list[Mark]:
+    """What each question gave, as far as the answer figures go: their intervals are drawn from
+    these, and two runs are compared question by question (`qa.eval.intervals`)."""
+    return [
+        Mark(
+            o.query.id,
+            o.query.answerable,
+            o.query.answerable and single_article(o.query),
+            o.query.answerable and is_right(o.query, o.shown),
+            not o.abstained,
+            round(float(o.confidence), 4),
+        )
+        for o in outcomes
+    ]
+
+
 def summarise(
     dataset: Dataset, mode: str, outcomes: list[Outcome], k: int = DEPTH
 ) -> dict[str, Any]:
@@ -484,6 +501,7 @@ def summarise(
             "answerable_answer_rate": answers["answerable_answer_rate"],
         },
         "answer": answers,
+        "answer_intervals": answer_intervals(marks(outcomes)),
         "risk_coverage": risk_coverage(outcomes),
         "latency_ms": {
             "retrieve_p50": _pct(retrieve, 50),

@@ -14,7 +14,8 @@ chance allows; a target missed by less than its interval is not yet shown to be 
 
 Both use `scipy.stats.bootstrap`'s percentile method: the figures are shares of a few dozen
 yes/no answers, where BCa's corrections are undefined as often as not. A run is kept as its
-`Mark`s (one per question) beside the figures, so a later run can be compared with it.
+`Mark`s (one per question, `evaluation.marks`) beside the figures, so a later run can be
+compared with it.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-
-from qa.eval.evaluation import Outcome, is_right, single_article
 
 LEVEL = 0.95
 DRAWS = 2000
@@ -44,20 +43,6 @@ class Mark:
     quoted: bool  # the gold answer in the quotes shown ("answer" or "closest")
     answered: bool  # the outcome is "answer"
     confidence: float
-
-
-def marks(outcomes: Sequence[Outcome]) -> list[Mark]:
-    return [
-        Mark(
-            o.query.id,
-            o.query.answerable,
-            o.query.answerable and single_article(o.query),
-            o.query.answerable and is_right(o.query, o.shown),
-            not o.abstained,
-            round(float(o.confidence), 4),
-        )
-        for o in outcomes
-    ]
 
 
 def stored(found: Sequence[Mark]) -> list[dict[str, Any]]:
