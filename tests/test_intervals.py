@@ -57,6 +57,9 @@ def test_a_figure_without_questions_has_no_interval_and_a_unanimous_one_is_a_poi
     assert found["null_abstain_rate"] is None and found["auroc"] is None
     assert found["multi_quoted"] is None  # no two-article question
     assert found["quoted"] == [1.0, 1.0]  # every question right: no draw differs
+    one_unanswerable = _intervals([*answerable_only, _outcome(None, 0.1, False)])
+    assert one_unanswerable["auroc"] is None  # one question of a kind: nothing to draw
+    assert one_unanswerable["null_abstain_rate"] == [1.0, 1.0]
 
 
 def test_only_the_questions_a_figure_counts_are_drawn() -> None:

@@ -55,7 +55,7 @@ def loaded(rows: Sequence[dict[str, Any]]) -> list[Mark]:
 
 def answer_intervals(found: Sequence[Mark]) -> dict[str, list[float] | None]:
     """The `LEVEL` interval, [low, high], of each of `FIGURES`; None where the figure has no
-    questions (or, for the AUROC, no answerable or no unanswerable one)."""
+    questions (or, for the AUROC, fewer than two answerable or unanswerable ones)."""
     c = _Columns(found)
     shown = c.quoted[c.answerable]
     single = c.single[c.answerable]
@@ -154,8 +154,8 @@ def _interval(samples: tuple[np.ndarray, ...], statistic: Callable) -> list[floa
     from scipy.stats import bootstrap
 
     samples = tuple(np.asarray(s, float) for s in samples)
-    if any(len(s) == 0 for s in samples):
-        return None
+    if any(len(s) == 0 for s in samples) or (statistic is _auroc and min(map(len, samples)) < 2):
+        return None  # nothing to draw from (the AUROC of one unanswerable question)
     if statistic is _mean and np.ptp(samples[0]) == 0:
         value = float(samples[0][0])  # every question alike: no draw can differ
         return [value, value]
