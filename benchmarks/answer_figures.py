@@ -29,6 +29,7 @@ from qa.embed.embedding import Embedder
 from qa.eval.datasets import load_dataset
 from qa.eval.evaluation import answer_figures, code_version, ensure_index, marks, run_queries
 from qa.eval.intervals import LEVEL, answer_intervals, stored
+from qa.eval.report import with_interval
 from qa.index import store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,17 +99,11 @@ def table(results: list[dict]) -> str:
     for r in sorted(results, key=lambda r: list(SETS).index(r["set"])):
         f = r["figures"]
         counts = f"{f['n_single']} + {f['n_multi']} + {f['n_unanswerable']}"
-        cells = [_cell(f[key], r["intervals"][key]) for key, _ in COLUMNS]
+        cells = [with_interval(f[key], r["intervals"][key]) for key, _ in COLUMNS]
         lines.append(f"| {r['set']} | {r['status']} | {counts} | " + " | ".join(cells) + " |")
     stamps = sorted({(r["commit"], r["qa_changed"]) for r in results})
     made = ", ".join(c + (" with changes to qa/" if changed else "") for c, changed in stamps)
     return "\n".join([*lines, "", f"Made at {made} by `make eval`. {INTERVALS}"])
-
-
-def _cell(value: float | None, interval: list[float] | None) -> str:
-    if value is None:
-        return "–"
-    return f"{value:.3f}" + (f" ({interval[0]:.2f}–{interval[1]:.2f})" if interval else "")
 
 
 def rendered(page: str, results: list[dict]) -> str:

@@ -3,12 +3,12 @@
     make eval                                          # measure the change
     python benchmarks/compare_answers.py HEAD          # against the results committed at HEAD
     python benchmarks/compare_answers.py /tmp/before   # against a copy of results/answers/
-    python benchmarks/compare_answers.py 351e0a4 --sets bbc-test seed-fresh2
+    python benchmarks/compare_answers.py eefa61c --sets bbc-test seed-fresh2
 
 For each set both runs measured: each figure old → new, the change, and the 95 % interval of the
 change from a paired bootstrap over the questions both asked (`qa.eval.intervals.differences`).
-"yes" where the interval leaves out zero. A change is kept for held-out figures that move up
-beyond chance, not for a question or two either way.
+"yes" where the interval leaves out zero: a change that moves a question or two either way
+is not told from chance on sets of this size.
 """
 
 from __future__ import annotations

@@ -57,16 +57,11 @@ def answer_intervals(found: Sequence[Mark]) -> dict[str, list[float] | None]:
     """The `LEVEL` interval, [low, high], of each of `FIGURES`; None where the figure has no
     questions (or, for the AUROC, fewer than two answerable or unanswerable ones)."""
     c = _Columns(found)
-    shown = c.quoted[c.answerable]
-    single = c.single[c.answerable]
-    return {
-        "quoted": _interval((shown,), _mean),
-        "single_quoted": _interval((shown[single],), _mean),
-        "multi_quoted": _interval((shown[~single],), _mean),
-        "quoted_as_answer": _interval((c.answered[c.answerable & c.quoted],), _mean),
-        "null_abstain_rate": _interval((~c.answered[~c.answerable],), _mean),
-        "auroc": _interval((c.confidence[c.answerable], c.confidence[~c.answerable]), _auroc),
+    intervals = {
+        name: _interval((values[among],), _mean) for name, (values, among) in _shares(c).items()
     }
+    auroc = _interval((c.confidence[c.answerable], c.confidence[~c.answerable]), _auroc)
+    return {name: intervals[name] if name in intervals else auroc for name in FIGURES}
 
 
 def differences(old: Sequence[Mark], new: Sequence[Mark]) -> dict[str, dict[str, Any]]:
@@ -79,6 +74,10 @@ def differences(old: Sequence[Mark], new: Sequence[Mark]) -> dict[str, dict[str,
     a = _Columns([m for m in old if m.id in new_by_id])
     b = _Columns([new_by_id[i] for i in common])
     rng = np.random.default_rng(SEED)
+    # a kind of question with one question cannot be drawn from: it is in every draw
+    strata = _strata(a)
+    drawable = [rows for rows in strata if len(rows) > 1]
+    fixed = [rows for rows in strata if len(rows) == 1]
     found: dict[str, dict[str, Any]] = {}
     for name in FIGURES:
         before, after = _figure(name, a), _figure(name, b)
@@ -86,12 +85,7 @@ def differences(old: Sequence[Mark], new: Sequence[Mark]) -> dict[str, dict[str,
             found[name] = {"old": before, "new": after, "difference": None, "interval": None}
             continue
 
-        # a kind of question with one question cannot be drawn from: it is in every draw
-        strata = _strata(a)
-        drawable = [rows for rows in strata if len(rows) > 1]
-        fixed = [rows for rows in strata if len(rows) == 1]
-
-        def change(*drawn: np.ndarray, name: str = name, fixed: list = fixed) -> float:
+        def change(*drawn: np.ndarray, name: str = name) -> float:
             rows = np.concatenate([*drawn, *fixed])
             x, y = _figure(name, a.take(rows)), _figure(name, b.take(rows))
             return np.nan if x is None or y is None else y - x  # as answer: none quoted
@@ -134,19 +128,24 @@ def _strata(c: _Columns) -> tuple[np.ndarray, ...]:
     return tuple(np.flatnonzero(kind) for kind in kinds if kind.any())
 
 
-def _figure(name: str, c: _Columns) -> float | None:
-    """One of `FIGURES` of the rows of `c`, as `evaluation.answer_figures` computes it."""
-    pick = {
+def _shares(c: _Columns) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each of `FIGURES` but the AUROC, as `evaluation.answer_figures` defines it: the share of
+    the rows `among` whose `values` hold."""
+    return {
         "quoted": (c.quoted, c.answerable),
         "single_quoted": (c.quoted, c.answerable & c.single),
         "multi_quoted": (c.quoted, c.answerable & ~c.single),
         "quoted_as_answer": (c.answered, c.answerable & c.quoted),
         "null_abstain_rate": (~c.answered, ~c.answerable),
     }
+
+
+def _figure(name: str, c: _Columns) -> float | None:
+    """One of `FIGURES` of the rows of `c`; None where it has no questions."""
     if name == "auroc":
         pos, neg = c.confidence[c.answerable], c.confidence[~c.answerable]
         return float(_auroc(pos, neg)) if len(pos) and len(neg) else None
-    values, among = pick[name]
+    values, among = _shares(c)[name]
     return float(values[among].mean()) if among.any() else None
 
 

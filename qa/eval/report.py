@@ -40,12 +40,11 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
-def _with_interval(r: dict, key: str) -> Any:
+def with_interval(value: float | None, interval: list[float] | None) -> str:
     """An answer figure, with its 95 % bootstrap interval where one was drawn
     (`qa.eval.intervals`): "0.833 (0.78–0.89)"."""
-    value, interval = r["answer"][key], (r.get("answer_intervals") or {}).get(key)
     if value is None or not interval:
-        return value
+        return _fmt(value)
     return f"{value:.3f} ({interval[0]:.2f}–{interval[1]:.2f})"
 
 
@@ -71,7 +70,10 @@ def rows(results: list[dict]) -> list[tuple[str, list[str]]]:
     for name in first["metrics"]["evidence"] or {}:
         add(f"evidence {name}", lambda r, n=name: (r["metrics"]["evidence"] or {}).get(n))
     for key, label in ANSWER_ROWS:
-        add(label, lambda r, k=key: _with_interval(r, k))
+        add(
+            label,
+            lambda r, k=key: with_interval(r["answer"][k], r.get("answer_intervals", {}).get(k)),
+        )
     for key in LATENCY_ROWS:
         add(f"{key} ms", lambda r, k=key: r["latency_ms"][k], 1)
     return out
