@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from qa.answer import fitted, reader
-from qa.answer.compose import CLOSEST, NOT_FOUND, Policy, Scored, choose
+from qa.answer.compose import CLOSEST, NOT_FOUND, Policy, Scored, before, choose
 from qa.answer.engine import Engine
 from qa.answer.features import (
     CONFIDENCE,
@@ -39,6 +39,7 @@ from qa.eval.evaluation import is_right
 from qa.index import bm25
 from qa.index.indexing import build_index
 from qa.ingest.chunking import Chunk
+from qa.ingest.corpus import Article
 from tests.conftest import ROOT, write_bbc_subset
 
 # ---------------------------------------------------------------- one notion of a word
@@ -283,6 +284,37 @@ def _scored(question: str, sentences: list[Sentence], scores: list[float]) -> Sc
 
 
 POLICY = Policy(max_quotes=3, margin=1.0, part_margin=3.0)
+
+
+def test_the_reader_reads_the_sentence_before_from_the_chunk_or_the_article() -> None:
+    text = "Tokayev asked for help. He is 68. Troops came."
+    article = Article("a", "Kazakhstan", text)
+    first = Chunk("a", "a#0", 0, 33, text[:33], ((0, 23), (24, 33)))
+    second = Chunk("a", "a#1", 24, len(text), text[24:], ((24, 33), (34, len(text))))
+    hit = Hit(row=0, chunk=first, score=0.5, rank=1, dense=0.5)
+    later = Hit(row=1, chunk=second, score=0.5, rank=2, dense=0.5)
+    assert before(Sentence(hit, 0, 23, 0, None, frozenset()), article) == ""
+    assert before(Sentence(hit, 24, 33, 1, None, frozenset()), article) == "Tokayev asked for help."
+    # the first sentence of a later chunk: the sentence before it is in the article, not the chunk
+    assert (
+        before(Sentence(later, 24, 33, 0, None, frozenset()), article) == "Tokayev asked for help."
+    )
+    assert before(Sentence(later, 34, len(text), 1, None, frozenset()), article) == "He is 68."
+
+
+def test_a_reader_reads_the_sentence_before_only_when_trained_to() -> None:
+    assert reader.passage("Title", "He is 68.") == "Title. He is 68."
+    assert reader.passage("Title", "He is 68.", "Tokayev spoke.") == (
+        "Title. He is 68. [SEP] Tokayev spoke."
+    )
+    shipped = reader.load()
+    plain = reader.Reader(shipped.session, shipped.tokenizer, {**shipped.meta, "context": False})
+    passages = [("Kazakhstan", "He is 68.", "Tokayev spoke."), ("Kazakhstan", "He is 68.", "")]
+    same = plain.logits("How old is Tokayev?", passages)
+    assert same[0] == pytest.approx(same[1])
+    reading = reader.Reader(shipped.session, shipped.tokenizer, {**shipped.meta, "context": True})
+    differs = reading.logits("How old is Tokayev?", passages)
+    assert differs[0] != pytest.approx(differs[1])
 
 
 def test_a_lead_sentence_is_quoted_with_the_next_one() -> None:

@@ -39,7 +39,8 @@ def figures(folder: Path, traces: dict[str, list[dict]]) -> dict[str, float]:
     model = reader.load("reader", folder)
     labels, logits, best, answered, picks = [], [], [], [], []
     for rows in traces.values():
-        x = model.logits(rows[0]["question"], [(r["title"], r["sentence"]) for r in rows])
+        passages = [(r["title"], r["sentence"], r["before"]) for r in rows]
+        x = model.logits(rows[0]["question"], passages)
         y = np.array([r["label"] for r in rows])
         labels += list(y)
         logits += list(x)

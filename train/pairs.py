@@ -20,7 +20,8 @@ For the language model's check, `claim-pairs.jsonl`: each (claim, excerpt) of
 claim (the claim in the question's place, the excerpt in the sentence's), and each sentence of
 each excerpt as a claim it supports.
 
-Each pair carries a `group` (its article, or its RealTime QA question) so that validation can hold
+Each pair carries the sentence before its sentence in the article (`before`, for a reader trained
+with context) and a `group` (its article, or its RealTime QA question) so that validation can hold
 whole articles out. Deterministic: the same files give the same pairs.
 """
 
@@ -59,9 +60,21 @@ def same(a: str, b: str) -> bool:
     return bool(a and b) and (a in b or b in a)
 
 
-def pair(question: str, title: str, sentence: str, label: int, source: str, group: str) -> dict:
-    return {"question": question, "title": title, "sentence": sentence, "label": label,
-            "source": source, "group": group}  # fmt: skip
+def with_before(found: list[str]) -> list[tuple[str, str]]:
+    """Each sentence with the sentence before it in its article (empty for the first)."""
+    return list(zip(found, [""] + found[:-1], strict=True))
+
+
+def before_in(text: str, sentence: str) -> str:
+    """The sentence before `sentence` in the article `text` (empty for the first)."""
+    return next((b for s, b in with_before(sentences(text)) if same(s, sentence)), "")
+
+
+def pair(
+    question: str, title: str, sentence: str, label: int, source: str, group: str, before: str = ""
+) -> dict:
+    return {"question": question, "title": title, "sentence": sentence, "before": before,
+            "label": label, "source": source, "group": group}  # fmt: skip
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -94,19 +107,19 @@ def bbc_pairs(rng: random.Random) -> list[dict]:
     rows = []
     for q in questions():
         article = articles[q["article_id"]]
-        found = sentences(article["text"])
-        gold = [s for s in found if same(s, q["sentence"])]
+        found = with_before(sentences(article["text"]))
+        gold = [(s, b) for s, b in found if same(s, q["sentence"])]
         if not gold:
             continue  # the writer's sentence spans two of the splitter's: not a clean pair
         title, group = article["title"], q["article_id"]
-        if q["kind"] == "answerable":
-            rows.append(pair(q["question"], title, gold[0], 1, "bbc", group))
-            others = [s for s in found if not same(s, gold[0]) and not holds(s, q["answer"])]
-        else:
-            rows.append(pair(q["question"], title, gold[0], 0, "bbc-twin", group))
-            others = [s for s in found if not same(s, gold[0])]
-        for s in rng.sample(others, min(NEGATIVES, len(others))):
-            rows.append(pair(q["question"], title, s, 0, "bbc", group))
+        (sentence, before), answerable = gold[0], q["kind"] == "answerable"
+        source = "bbc" if answerable else "bbc-twin"
+        rows.append(pair(q["question"], title, sentence, int(answerable), source, group, before))
+        others = [(s, b) for s, b in found if not same(s, sentence)]
+        if answerable:
+            others = [(s, b) for s, b in others if not holds(s, q["answer"])]
+        for s, b in rng.sample(others, min(NEGATIVES, len(others))):
+            rows.append(pair(q["question"], title, s, 0, "bbc", group, b))
     return rows
 
 
@@ -118,24 +131,22 @@ def rtqa_pairs(rng: random.Random) -> list[dict]:
         if split_of(q["question"]) != "tune" or not q.get("answer_in_evidence"):
             continue
         evidence = corpus[q["evidence"][0]["article_id"]]
-        found = sentences(evidence["text"])
-        positives = [s for s in found if holds(s, q["answer"])]
-        if not positives:
+        found = with_before(sentences(evidence["text"]))
+        if not any(holds(s, q["answer"]) for s, _ in found):
             continue
         group = "rtqa-" + q["id"]
-        for s in found:
-            rows.append(
-                pair(q["question"], evidence["title"], s, int(s in positives), "rtqa", group)
-            )
+        for s, b in found:
+            label = int(holds(s, q["answer"]))
+            rows.append(pair(q["question"], evidence["title"], s, label, "rtqa", group, b))
         pool = [
-            (corpus[d]["title"], s)
+            (corpus[d]["title"], s, b)
             for d in q.get("search_result_ids", [])
             if d in corpus
-            for s in sentences(corpus[d]["text"])
+            for s, b in with_before(sentences(corpus[d]["text"]))
             if not holds(s, q["answer"])
         ]
-        for title, s in rng.sample(pool, min(DISTRACTORS, len(pool))):
-            rows.append(pair(q["question"], title, s, 0, "rtqa", group))
+        for title, s, b in rng.sample(pool, min(DISTRACTORS, len(pool))):
+            rows.append(pair(q["question"], title, s, 0, "rtqa", group, b))
     return rows
 
 
@@ -144,6 +155,7 @@ def labelled_traces() -> list[dict]:
     its label read from `labels-NN.jsonl` (1: it answers) and its question's article as `group`.
     A batch is taken whole or not at all."""
     article_of = {q["id"]: q["article_id"] for q in read_jsonl(HERE / "more" / "questions.jsonl")}
+    texts = {aid: row["text"] for aid, row in by_id(BBC).items()}
     rows = []
     for asked_file in sorted(TRACES.glob("to-label-*.jsonl")):
         done = TRACES / asked_file.name.replace("to-label", "labels")
@@ -154,9 +166,11 @@ def labelled_traces() -> list[dict]:
             continue
         for q in asked:
             for c in q["candidates"]:
+                label = int(c["n"] in labels[q["qid"]])
+                before = before_in(texts[c["article_id"]], c["sentence"])
                 rows.append(
-                    pair(q["question"], c["title"], c["sentence"], int(c["n"] in labels[q["qid"]]),
-                         "trace", article_of[q["qid"]]) | {"qid": q["qid"]}
+                    pair(q["question"], c["title"], c["sentence"], label, "trace",
+                         article_of[q["qid"]], before) | {"qid": q["qid"]}
                 )  # fmt: skip
     return rows
 

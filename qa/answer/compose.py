@@ -31,6 +31,7 @@ from qa.answer.features import (
     terms,
 )
 from qa.index.calibration import TYPICAL
+from qa.ingest.chunking import split_sentences
 
 if TYPE_CHECKING:
     from qa.answer.parts import Part
@@ -178,15 +179,25 @@ def read(scored: Scored, index: LoadedIndex) -> Scored:
     from qa.answer import reader
 
     top = scored.order[:READ_TOP]
-    articles = index.data.articles
+    articles = [index.data.articles[scored.sentences[i].hit.chunk.article_id] for i in top]
     passages = [
-        (articles[scored.sentences[i].hit.chunk.article_id].title, scored.sentences[i].text)
-        for i in top
+        (article.title, scored.sentences[i].text, before(scored.sentences[i], article))
+        for i, article in zip(top, articles, strict=True)
     ]
     logits = reader.load().logits(scored.question.text, passages)
     scores = scored.scores - scored.scores.max() + logits.min() - 100.0
     scores[top] = logits
     return replace(scored, scores=scores, order=np.argsort(-scores, kind="stable"), read=True)
+
+
+def before(sentence: Sentence, article: Article) -> str:
+    """The sentence before `sentence` in its article (empty for the first): where "he" or "the
+    firm" of the sentence is often named, for a reader trained to read it."""
+    if sentence.position:
+        start, end = sentence.hit.chunk.sentences[sentence.position - 1]
+        return article.text[start:end]
+    spans = split_sentences(article.text[: sentence.start])
+    return article.text[slice(*spans[-1])] if spans else ""
 
 
 def read_parts(scored: Scored, parts: Sequence[Part], index: LoadedIndex) -> Scored:

@@ -33,17 +33,31 @@ REMAKE = "python train/pairs.py && python train/train_reader.py"
 SIGNALS = ("logit", "missing", "z")
 
 
+def passage(title: str, sentence: str, before: str = "") -> str:
+    """What the reader reads beside the question: the headline, the sentence and, for a reader
+    trained with context, the sentence before it (after a separator, so that a long one is cut
+    first), which says who "he" or "the firm" of the sentence is."""
+    return f"{title}. {sentence}" + (f" [SEP] {before}" if before else "")
+
+
 @dataclass(frozen=True)
 class Reader:
     session: Any  # onnxruntime.InferenceSession
     tokenizer: Any  # tokenizers.Tokenizer, truncating the sentence side and padding
     meta: dict[str, Any]
 
-    def logits(self, question: str, passages: Sequence[tuple[str, str]]) -> np.ndarray:
-        """One logit per (headline, sentence): how likely the sentence answers `question`."""
+    @property
+    def context(self) -> bool:
+        """Whether it was trained to read the sentence before each sentence."""
+        return bool(self.meta.get("context"))
+
+    def logits(self, question: str, passages: Sequence[tuple[str, str, str]]) -> np.ndarray:
+        """One logit per (headline, sentence, the sentence before it): how likely the sentence
+        answers `question`."""
         if not passages:
             return np.zeros(0, np.float32)
-        encoded = self.tokenizer.encode_batch([(question, f"{t}. {s}") for t, s in passages])
+        texts = [passage(t, s, b if self.context else "") for t, s, b in passages]
+        encoded = self.tokenizer.encode_batch([(question, text) for text in texts])
         feed = {
             "input_ids": np.array([e.ids for e in encoded], np.int64),
             "attention_mask": np.array([e.attention_mask for e in encoded], np.int64),
