@@ -178,13 +178,18 @@ def read(scored: Scored, index: LoadedIndex) -> Scored:
     others stay below them, in their order."""
     from qa.answer import reader
 
+    model = reader.load()
     top = scored.order[:READ_TOP]
     articles = [index.data.articles[scored.sentences[i].hit.chunk.article_id] for i in top]
     passages = [
-        (article.title, scored.sentences[i].text, before(scored.sentences[i], article))
+        (
+            article.title,
+            scored.sentences[i].text,
+            before(scored.sentences[i], article) if model.context else "",
+        )
         for i, article in zip(top, articles, strict=True)
     ]
-    logits = reader.load().logits(scored.question.text, passages)
+    logits = model.logits(scored.question.text, passages)
     scores = scored.scores - scored.scores.max() + logits.min() - 100.0
     scores[top] = logits
     return replace(scored, scores=scores, order=np.argsort(-scores, kind="stable"), read=True)
