@@ -157,8 +157,10 @@ class Scored:
     scores: np.ndarray  # (n,) logits, in the order of `sentences`
     order: np.ndarray  # indices of `sentences`, best first
     read: bool = False  # the scores of the best `READ_TOP` are the reader's logits
-    # For a question of parts (`qa.answer.parts`): each part's best sentence, to be quoted.
+    # For a question of parts (`qa.answer.parts`): each part's best sentence, to be quoted, and
+    # the other sentences each part read as (how far below that part's best, index), nearest first.
     picked: tuple[int, ...] = ()
+    runners_up: tuple[tuple[float, int], ...] = ()
 
 
 # Sentences the reader reads for a question: the best by the fitted model, one ONNX batch.
@@ -209,17 +211,33 @@ def read_parts(scored: Scored, parts: Sequence[Part], index: LoadedIndex) -> Sco
     """Each part of the question read on its own over the same sentences: each sentence keeps
     its best logit of any reading (the confidence reads the best of all: on the tune sets the
     weakest part's instead lowered the AUROC, bbc-tune 0.89 → 0.86), and each part's best
-    sentence (not already another's) is picked to be quoted."""
+    sentence (not already another's) is picked to be quoted. The part's other sentences it read
+    are its runners-up: the reader often puts the answering sentence a close second to one on the
+    part's topic that does not answer it ("The 32-year-old will race alongside ... Pavey" above
+    "The 31-year-old [Pavey] was third ...")."""
     scores = scored.scores.copy()
     picked: list[int] = []
+    runners_up: list[tuple[float, int]] = []
     for part in parts:
         own = read(score(part.text, part.query, scored_hits(scored), index), index)
         scores = np.maximum(scores, own.scores)
         best = next((int(i) for i in own.order if _new(own.sentences, picked, int(i))), None)
-        if best is not None:
-            picked.append(best)
+        if best is None:
+            continue
+        picked.append(best)
+        runners_up += [
+            (float(own.scores[best] - own.scores[i]), int(i))
+            for i in own.order[:READ_TOP]
+            if int(i) != best
+        ]
     order = np.argsort(-scores, kind="stable")
-    return replace(scored, scores=scores, order=order, picked=tuple(picked))
+    return replace(
+        scored,
+        scores=scores,
+        order=order,
+        picked=tuple(picked),
+        runners_up=tuple(sorted(runners_up)),
+    )
 
 
 def scored_hits(scored: Scored) -> list[Hit]:
@@ -382,10 +400,19 @@ def choose(scored: Scored, policy: Policy) -> list[list[int]]:
     `part_margin` of the best score (with the reader: any sentence it read, since it scores
     a sentence that answers half the question low), until every name is shown or none is left.
     Then other sentences within `margin`, up to `max_quotes` in all.
+
+    A question of parts quotes each part's best sentence, then its parts' runners-up within
+    `margin` of their part's best, the nearest first, up to `max_quotes` in all.
     """
-    if scored.picked:  # a question of parts: each part's best sentence
-        return _group(scored, list(scored.picked))
     margin = fitted.load().margin if policy.margin is None else policy.margin
+    if scored.picked:
+        chosen = list(scored.picked)
+        for gap, i in scored.runners_up:
+            if len(chosen) >= policy.max_quotes or gap > margin:
+                break
+            if i not in chosen and _new(scored.sentences, chosen, i):
+                chosen.append(i)
+        return _group(scored, chosen)
     part_margin = policy.part_margin
     if part_margin is None:
         part_margin = fitted.load().part_margin
