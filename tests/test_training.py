@@ -4,6 +4,7 @@ the same way in training (`train/`) and in the product (`qa.answer.reader.passag
 from __future__ import annotations
 
 import sys
+from random import Random
 
 from tests.conftest import ROOT
 
@@ -39,3 +40,19 @@ def test_training_reads_the_sentence_before_only_with_context() -> None:
     assert "putin" in tokens[tokens.index("68") :]  # the sentence before, after the sentence
     assert tokens.count("[SEP]") == 3 and plain.count("[SEP]") == 2
     assert "putin" not in plain
+
+
+def test_a_question_is_asked_again_of_another_person_of_its_article() -> None:
+    """The sentence that answers "How old is Tokayev?" does not answer it asked of Putin, whom
+    it also names: such twins teach the reader whom a fact is about."""
+    article = (
+        "Mr Tokayev spoke on television. Tokayev, 68, asked Putin for help. "
+        "Putin said troops would come. Analyst Dosym Satpayev said the move was risky."
+    )
+    assert pairs.people(article) == ["Tokayev", "Putin", "Dosym Satpayev"]
+    sentence = "Tokayev, 68, asked Putin for help."
+    twins = pairs.swapped("How old is Tokayev?", sentence, pairs.people(article), Random(1))
+    assert twins[0] == "How old is Putin?"  # the person the sentence also names comes first
+    assert set(twins) == {"How old is Putin?", "How old is Satpayev?"}
+    # a question naming no person of its sentence has no such twin
+    assert pairs.swapped("When did troops come?", sentence, pairs.people(article), Random(1)) == []

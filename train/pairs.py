@@ -15,6 +15,11 @@ From tune material only (see train/reader/README.md):
   read for the questions of `more/`, each labelled by reading it; where a pair is also made
   above, this label wins.
 
+With `--swaps`, each answerable question is also asked of up to 3 other people of its article
+(`swapped`: "How old is Putin?" for "How old is Tokayev?"), a negative for its answering sentence.
+A reader trained so quoted more answers held out, but answered more unanswerable questions and
+ranked its confidence no better (docs/figures.md): not the shipped recipe.
+
 For the language model's check, `claim-pairs.jsonl`: each (claim, excerpt) of
 `train/reader/claims.jsonl` and `more/claims.jsonl`, labelled 1 when the excerpt supports the
 claim (the claim in the question's place, the excerpt in the sentence's), and each sentence of
@@ -27,9 +32,11 @@ whole articles out. Deterministic: the same files give the same pairs.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import random
+import re
 import sys
 from pathlib import Path
 
@@ -38,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from qa.eval.datasets import split_of  # noqa: E402
 from qa.ingest.chunking import split_sentences  # noqa: E402
-from qa.text import holds  # noqa: E402
+from qa.text import holds, names  # noqa: E402
 
 HERE = ROOT / "train" / "reader"
 SHARED = ROOT.parent / "shared"
@@ -46,6 +53,9 @@ BBC = SHARED / "corpora" / "bbc-news" / "corpus.jsonl"
 RTQA = SHARED / "eval" / "realtimeqa"
 TRACES = HERE / "traces"
 NEGATIVES = 6  # other sentences of the article per question
+SWAPS = 3  # questions asked of another person of the article, per answerable question
+TITLES = ("Mr", "Mrs", "Ms", "Miss", "Dr")
+SPEAKS = "(?:said|says|told|added|admitted|believes|explained|insisted|claimed|warned|argued)"
 DISTRACTORS = 4  # sentences of retrieved articles per RealTime QA question
 SEED = 20
 
@@ -120,6 +130,68 @@ def bbc_pairs(rng: random.Random) -> list[dict]:
             others = [(s, b) for s, b in others if not holds(s, q["answer"])]
         for s, b in rng.sample(others, min(NEGATIVES, len(others))):
             rows.append(pair(q["question"], title, s, 0, "bbc", group, b))
+    return rows
+
+
+def people(text: str) -> list[str]:
+    """The people an article names, as far as its words tell: a name of one to three
+    capitalised words whose last follows a title ("Mr Schwartz") or speaks ("Sella admitted",
+    "said Aragones")."""
+    found = []
+    for name in names(text, openings=False):
+        words = [w for w in name.split() if w not in TITLES]
+        if not 1 <= len(words) <= 3 or not all(w[:1].isupper() and w[1:].islower() for w in words):
+            continue
+        last = re.escape(words[-1])
+        titled = "|".join(TITLES)
+        pattern = rf"\b(?:(?:{titled}) {last}|{last} {SPEAKS}|{SPEAKS} (?:[A-Z][a-z]+ )?{last})\b"
+        if re.search(pattern, text):
+            found.append(" ".join(words))
+    return list(dict.fromkeys(found))
+
+
+def mentions(text: str, person: str) -> bool:
+    return bool(re.search(rf"\b{re.escape(person.split()[-1])}\b", text))
+
+
+def swapped(question: str, sentence: str, cast: list[str], rng: random.Random) -> list[str]:
+    """The question asked of other people of its article ("How old is Putin?" for "How old is
+    Tokayev?" and "Tokayev, 68, asked Putin ..."), those its answering sentence also names first:
+    twins that sentence does not answer though it may hold both names, to teach the reader whom a
+    fact is about. None when the question names no person of the sentence."""
+    asked = [p for p in cast if mentions(question, p) and mentions(sentence, p)]
+    if not asked:
+        return []
+    name = max(asked, key=len)
+    held = name if re.search(rf"\b{re.escape(name)}\b", question) else name.split()[-1]
+    taken = {w for n in names(question, openings=False) for w in n.split()}
+    others = [p for p in cast if not set(p.split()) & taken]
+    near = [p for p in others if mentions(sentence, p)]
+    far = [p for p in others if p not in near]
+    chosen = rng.sample(near, min(SWAPS, len(near)))
+    chosen += rng.sample(far, min(SWAPS - len(chosen), len(far)))
+    return [
+        re.sub(rf"\b{re.escape(held)}\b", p if " " in held else p.split()[-1], question, count=1)
+        for p in chosen
+    ]
+
+
+def swap_pairs(rng: random.Random) -> list[dict]:
+    """Each answerable question's answering sentence, a negative for the same question asked of
+    other people of the article (`swapped`)."""
+    articles = by_id(BBC)
+    rows = []
+    for q in questions():
+        if q["kind"] != "answerable":
+            continue
+        article = articles[q["article_id"]]
+        found = with_before(sentences(article["text"]))
+        gold = [(s, b) for s, b in found if same(s, q["sentence"])]
+        if not gold:
+            continue
+        (sentence, before), title = gold[0], article["title"]
+        for twin in swapped(q["question"], sentence, people(article["text"]), rng):
+            rows.append(pair(twin, title, sentence, 0, "bbc-swap", q["article_id"], before))
     return rows
 
 
@@ -222,8 +294,15 @@ def write(rows: list[dict], name: str) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--swaps", action="store_true", help="add each answerable question asked of other people"
+    )
+    args = parser.parse_args()
     rng = random.Random(SEED)
-    write(deduplicated(bbc_pairs(rng) + rtqa_pairs(rng) + trace_pairs()), "pairs.jsonl")
+    # a twin that is also a written question keeps the written one's label: the later wins
+    swaps = swap_pairs(random.Random(SEED)) if args.swaps else []
+    write(deduplicated(swaps + bbc_pairs(rng) + rtqa_pairs(rng) + trace_pairs()), "pairs.jsonl")
     write(claim_pairs(), "claim-pairs.jsonl")
 
 
