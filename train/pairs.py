@@ -53,10 +53,10 @@ BBC = SHARED / "corpora" / "bbc-news" / "corpus.jsonl"
 RTQA = SHARED / "eval" / "realtimeqa"
 TRACES = HERE / "traces"
 NEGATIVES = 6  # other sentences of the article per question
+DISTRACTORS = 4  # sentences of retrieved articles per RealTime QA question
 SWAPS = 3  # questions asked of another person of the article, per answerable question
 TITLES = ("Mr", "Mrs", "Ms", "Miss", "Dr")
 SPEAKS = "(?:said|says|told|added|admitted|believes|explained|insisted|claimed|warned|argued)"
-DISTRACTORS = 4  # sentences of retrieved articles per RealTime QA question
 SEED = 20
 
 
@@ -112,17 +112,22 @@ def questions() -> list[dict]:
     return read_jsonl(HERE / "questions.jsonl") + more
 
 
+def written(found: list[tuple[str, str]], question: dict) -> tuple[str, str] | None:
+    """The sentence the writer gave with `question`, with the one before it, among the
+    article's sentences `found`; None where it spans two of the splitter's (not a clean pair)."""
+    return next(((s, b) for s, b in found if same(s, question["sentence"])), None)
+
+
 def bbc_pairs(rng: random.Random) -> list[dict]:
     articles = by_id(BBC)
     rows = []
     for q in questions():
         article = articles[q["article_id"]]
         found = with_before(sentences(article["text"]))
-        gold = [(s, b) for s, b in found if same(s, q["sentence"])]
-        if not gold:
-            continue  # the writer's sentence spans two of the splitter's: not a clean pair
+        if (gold := written(found, q)) is None:
+            continue
         title, group = article["title"], q["article_id"]
-        (sentence, before), answerable = gold[0], q["kind"] == "answerable"
+        (sentence, before), answerable = gold, q["kind"] == "answerable"
         source = "bbc" if answerable else "bbc-twin"
         rows.append(pair(q["question"], title, sentence, int(answerable), source, group, before))
         others = [(s, b) for s, b in found if not same(s, sentence)]
@@ -142,8 +147,7 @@ def people(text: str) -> list[str]:
         words = [w for w in name.split() if w not in TITLES]
         if not 1 <= len(words) <= 3 or not all(w[:1].isupper() and w[1:].islower() for w in words):
             continue
-        last = re.escape(words[-1])
-        titled = "|".join(TITLES)
+        last, titled = re.escape(words[-1]), "|".join(TITLES)
         pattern = rf"\b(?:(?:{titled}) {last}|{last} {SPEAKS}|{SPEAKS} (?:[A-Z][a-z]+ )?{last})\b"
         if re.search(pattern, text):
             found.append(" ".join(words))
@@ -185,11 +189,9 @@ def swap_pairs(rng: random.Random) -> list[dict]:
         if q["kind"] != "answerable":
             continue
         article = articles[q["article_id"]]
-        found = with_before(sentences(article["text"]))
-        gold = [(s, b) for s, b in found if same(s, q["sentence"])]
-        if not gold:
+        if (gold := written(with_before(sentences(article["text"])), q)) is None:
             continue
-        (sentence, before), title = gold[0], article["title"]
+        (sentence, before), title = gold, article["title"]
         for twin in swapped(q["question"], sentence, people(article["text"]), rng):
             rows.append(pair(twin, title, sentence, 0, "bbc-swap", q["article_id"], before))
     return rows
