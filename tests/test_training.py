@@ -56,3 +56,19 @@ def test_a_question_is_asked_again_of_another_person_of_its_article() -> None:
     assert set(twins) == {"How old is Putin?", "How old is Satpayev?"}
     # a question naming no person of its sentence has no such twin
     assert pairs.swapped("When did troops come?", sentence, pairs.people(article), Random(1)) == []
+
+
+def test_each_written_question_is_asked_again_in_other_words_with_its_answer_kept() -> None:
+    """`paraphrases.jsonl` words every written question again; the new wording keeps the
+    question's kind, answer and sentence, and the written question itself is left as it was."""
+    written = pairs.read_jsonl(pairs.HERE / "questions.jsonl")
+    again = pairs.paraphrased(written)
+    assert len(again) == len(written)
+    by_id = {q["id"]: q for q in written}
+    for q in again:
+        first = by_id[q["id"]]
+        assert q["question"] != first["question"]
+        assert {k: v for k, v in q.items() if k != "question"} == {
+            k: v for k, v in first.items() if k != "question"
+        }
+    assert pairs.paraphrased([]) == []

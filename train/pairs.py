@@ -20,6 +20,9 @@ With `--swaps`, each answerable question is also asked of up to 3 other people o
 A reader trained so quoted more answers held out, but answered more unanswerable questions and
 ranked its confidence no better (docs/figures.md): not the shipped recipe.
 
+With `--paraphrases`, each written question of `questions.jsonl` is also asked in the other words
+of `paraphrases.jsonl` (`paraphrased`), with its sentence and `PARAPHRASE_NEGATIVES` others.
+
 For the language model's check, `claim-pairs.jsonl`: each (claim, excerpt) of
 `train/reader/claims.jsonl` and `more/claims.jsonl`, labelled 1 when the excerpt supports the
 claim (the claim in the question's place, the excerpt in the sentence's), and each sentence of
@@ -54,6 +57,7 @@ RTQA = SHARED / "eval" / "realtimeqa"
 TRACES = HERE / "traces"
 NEGATIVES = 6  # other sentences of the article per question
 DISTRACTORS = 4  # sentences of retrieved articles per RealTime QA question
+PARAPHRASE_NEGATIVES = 3  # other sentences of the article per question in other words
 SWAPS = 3  # questions asked of another person of the article, per answerable question
 TITLES = ("Mr", "Mrs", "Ms", "Miss", "Dr")
 SPEAKS = "(?:said|says|told|added|admitted|believes|explained|insisted|claimed|warned|argued)"
@@ -118,10 +122,10 @@ def written(found: list[tuple[str, str]], question: dict) -> tuple[str, str] | N
     return next(((s, b) for s, b in found if same(s, question["sentence"])), None)
 
 
-def bbc_pairs(rng: random.Random) -> list[dict]:
+def bbc_pairs(rng: random.Random, asked: list[dict], negatives: int = NEGATIVES) -> list[dict]:
     articles = by_id(BBC)
     rows = []
-    for q in questions():
+    for q in asked:
         article = articles[q["article_id"]]
         found = with_before(sentences(article["text"]))
         if (gold := written(found, q)) is None:
@@ -133,9 +137,17 @@ def bbc_pairs(rng: random.Random) -> list[dict]:
         others = [(s, b) for s, b in found if not same(s, sentence)]
         if answerable:
             others = [(s, b) for s, b in others if not holds(s, q["answer"])]
-        for s, b in rng.sample(others, min(NEGATIVES, len(others))):
+        for s, b in rng.sample(others, min(negatives, len(others))):
             rows.append(pair(q["question"], title, s, 0, "bbc", group, b))
     return rows
+
+
+def paraphrased(asked: list[dict]) -> list[dict]:
+    """The questions of `asked` that `paraphrases.jsonl` words again, each in its new words:
+    the same answer from the same sentence (or, for a twin, the same thing not stated), asked
+    with other words than the sentence's, so that the reader learns the fact, not the words."""
+    again = {r["id"]: r["paraphrase"] for r in read_jsonl(HERE / "paraphrases.jsonl")}
+    return [q | {"question": again[q["id"]]} for q in asked if q["id"] in again]
 
 
 def people(text: str) -> list[str]:
@@ -300,11 +312,23 @@ def main() -> None:
     parser.add_argument(
         "--swaps", action="store_true", help="add each answerable question asked of other people"
     )
+    parser.add_argument(
+        "--paraphrases", action="store_true", help="add each question in other words"
+    )
     args = parser.parse_args()
     rng = random.Random(SEED)
     # a twin that is also a written question keeps the written one's label: the later wins
     swaps = swap_pairs(random.Random(SEED)) if args.swaps else []
-    write(deduplicated(swaps + bbc_pairs(rng) + rtqa_pairs(rng) + trace_pairs()), "pairs.jsonl")
+    again = (
+        bbc_pairs(random.Random(SEED), paraphrased(questions()), PARAPHRASE_NEGATIVES)
+        if args.paraphrases
+        else []
+    )
+    written_pairs = bbc_pairs(rng, questions())
+    write(
+        deduplicated(swaps + again + written_pairs + rtqa_pairs(rng) + trace_pairs()),
+        "pairs.jsonl",
+    )
     write(claim_pairs(), "claim-pairs.jsonl")
 
 
