@@ -370,7 +370,7 @@ def test_a_follow_up_is_read_with_the_conversation_until_a_new_one(app: App, pag
     answer = ask(page, FOLLOW_UP)
     assert "Putin" in answer and "Searched for:" in answer
     sources(page).locator(".qa-card[data-n='1'] details.qa-article > summary").click()
-    sources(page).locator(".qa-article-body mark.qa-here").wait_for()
+    sources(page).locator(".qa-article-body mark.qa-here").first.wait_for()
     shot = page.screenshot(full_page=True)
     (app.tmp / "screenshot.png").write_bytes(shot)
     if UPDATE_SCREENSHOT:  # refresh the README's picture on request only
