@@ -17,8 +17,8 @@ From tune material only (see train/reader/README.md):
 
 With `--swaps`, each answerable question is also asked of up to 3 other people of its article
 (`swapped`: "How old is Putin?" for "How old is Tokayev?"), a negative for its answering sentence.
-A reader trained so quoted more answers held out, but answered more unanswerable questions and
-ranked its confidence no better (docs/figures.md): not the shipped recipe.
+Alone they gave a reader that answered more unanswerable questions (docs/figures.md, "A fifth
+reader"); with `--paraphrases` they are the shipped recipe.
 
 With `--paraphrases`, each written question of `questions.jsonl` is also asked in the other words
 of `paraphrases.jsonl` (`paraphrased`), with its sentence and `PARAPHRASE_NEGATIVES` others.
