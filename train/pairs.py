@@ -15,13 +15,12 @@ From tune material only (see train/reader/README.md):
   read for the questions of `more/`, each labelled by reading it; where a pair is also made
   above, this label wins.
 
-With `--swaps`, each answerable question is also asked of up to 3 other people of its article
-(`swapped`: "How old is Putin?" for "How old is Tokayev?"), a negative for its answering sentence.
-Alone they gave a reader that answered more unanswerable questions (docs/figures.md, "A fifth
-reader"); with `--paraphrases` they are the shipped recipe.
-
-With `--paraphrases`, each written question of `questions.jsonl` is also asked in the other words
-of `paraphrases.jsonl` (`paraphrased`), with its sentence and `PARAPHRASE_NEGATIVES` others.
+Each answerable question is also asked of up to 3 other people of its article (`swapped`: "How
+old is Putin?" for "How old is Tokayev?"), a negative for its answering sentence; and each
+written question of `questions.jsonl` is also asked in the other words of `paraphrases.jsonl`
+(`paraphrased`), with its sentence and `PARAPHRASE_NEGATIVES` others. Both make the shipped
+reader's data; `--no-swaps` and `--no-paraphrases` leave them out (the swaps alone gave a reader
+that answered more unanswerable questions: docs/figures.md, "A fifth reader").
 
 For the language model's check, `claim-pairs.jsonl`: each (claim, excerpt) of
 `train/reader/claims.jsonl` and `more/claims.jsonl`, labelled 1 when the excerpt supports the
@@ -192,12 +191,12 @@ def swapped(question: str, sentence: str, cast: list[str], rng: random.Random) -
     ]
 
 
-def swap_pairs(rng: random.Random) -> list[dict]:
+def swap_pairs(rng: random.Random, asked: list[dict]) -> list[dict]:
     """Each answerable question's answering sentence, a negative for the same question asked of
     other people of the article (`swapped`)."""
     articles = by_id(BBC)
     rows = []
-    for q in questions():
+    for q in asked:
         if q["kind"] != "answerable":
             continue
         article = articles[q["article_id"]]
@@ -309,22 +308,26 @@ def write(rows: list[dict], name: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    # the shipped reader's data has both; --no-swaps --no-paraphrases gives the older recipe
     parser.add_argument(
-        "--swaps", action="store_true", help="add each answerable question asked of other people"
-    )
+        "--swaps", action=argparse.BooleanOptionalAction, default=True,
+        help="add each answerable question asked of other people",
+    )  # fmt: skip
     parser.add_argument(
-        "--paraphrases", action="store_true", help="add each question in other words"
-    )
+        "--paraphrases", action=argparse.BooleanOptionalAction, default=True,
+        help="add each written question in other words",
+    )  # fmt: skip
     args = parser.parse_args()
     rng = random.Random(SEED)
+    asked = questions()
     # a twin that is also a written question keeps the written one's label: the later wins
-    swaps = swap_pairs(random.Random(SEED)) if args.swaps else []
+    swaps = swap_pairs(random.Random(SEED), asked) if args.swaps else []
     again = (
-        bbc_pairs(random.Random(SEED), paraphrased(questions()), PARAPHRASE_NEGATIVES)
+        bbc_pairs(random.Random(SEED), paraphrased(asked), PARAPHRASE_NEGATIVES)
         if args.paraphrases
         else []
     )
-    written_pairs = bbc_pairs(rng, questions())
+    written_pairs = bbc_pairs(rng, asked)
     write(
         deduplicated(swaps + again + written_pairs + rtqa_pairs(rng) + trace_pairs()),
         "pairs.jsonl",

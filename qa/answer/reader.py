@@ -25,7 +25,7 @@ from qa.errors import ModelUnavailable
 
 FOLDER = Path(__file__).with_name("models")
 FORMAT = 1
-REMAKE = "python train/pairs.py --paraphrases --swaps && python train/train_reader.py --epochs 1"
+REMAKE = "python train/pairs.py && python train/train_reader.py"
 # What the answer's confidence reads, with the reader's logit of its best sentence: whether a
 # name or number of the question is missing from the passages, and how far the best passage
 # stands above the index's off-topic background (a z-score, clipped). Their weights and the
