@@ -59,10 +59,11 @@ def test_a_question_is_asked_again_of_another_person_of_its_article() -> None:
 
 
 def test_each_written_question_is_asked_again_in_other_words_with_its_answer_kept() -> None:
-    """`paraphrases.jsonl` words every written question again; the new wording keeps the
-    question's kind, answer and sentence, and the written question itself is left as it was."""
-    written = pairs.read_jsonl(pairs.HERE / "questions.jsonl")
-    again = pairs.paraphrased(written)
+    """`paraphrases.jsonl` and `more/paraphrases.jsonl` word every written question trained on
+    again; the new wording keeps the question's kind, answer and sentence, and the written
+    question itself is left as it was."""
+    written = pairs.questions()
+    again = pairs.paraphrased(written, pairs.PARAPHRASES + pairs.MORE_PARAPHRASES)
     assert len(again) == len(written)
     by_id = {q["id"]: q for q in written}
     for q in again:
@@ -72,3 +73,39 @@ def test_each_written_question_is_asked_again_in_other_words_with_its_answer_kep
             k: v for k, v in first.items() if k != "question"
         }
     assert pairs.paraphrased([]) == []
+
+
+def test_each_near_miss_asks_what_an_answering_sentence_lacks() -> None:
+    """`near-misses.jsonl`: for a written question's answering sentence, one question on the same
+    people that the sentence seems to answer and does not; read as an unanswerable question whose
+    closest sentence is that one, never from an article kept out for checking."""
+    written = {q["id"]: q for q in pairs.questions()}
+    kept_out = {
+        q["article_id"]
+        for q in pairs.read_jsonl(pairs.HERE / "more" / "questions.jsonl")
+        if pairs.checking(q["article_id"])
+    }
+    misses = pairs.near_misses()
+    assert len(misses) >= 1900
+    for miss in misses:
+        source = written[miss["id"].removesuffix("-n")]
+        assert source["kind"] == "answerable" and source["sentence"] == miss["sentence"]
+        assert miss["article_id"] == source["article_id"] not in kept_out
+        assert miss["question"] != source["question"] and miss["question"].endswith("?")
+        assert miss["kind"] == "unanswerable" and miss["answer"] is None
+
+
+def test_each_answerable_question_has_a_second_wording() -> None:
+    """`paraphrases-2.jsonl` words each answerable question trained on a second time: never as
+    written, and mostly unlike its first wording too (two writers, working apart, sometimes
+    found the same short question)."""
+    written = [q for q in pairs.questions() if q["kind"] == "answerable"]
+    both = pairs.PARAPHRASES + pairs.MORE_PARAPHRASES
+    first = {q["id"]: q["question"] for q in pairs.paraphrased(written, both)}
+    second = pairs.paraphrased(written, pairs.SECOND_WORDINGS)
+    assert len(second) == len(written) == len(first)
+    by_id = {q["id"]: q for q in written}
+    for q in second:
+        assert q["question"] != by_id[q["id"]]["question"]
+        assert q["answer"] == by_id[q["id"]]["answer"] and q["kind"] == "answerable"
+    assert sum(q["question"] != first[q["id"]] for q in second) >= 0.9 * len(second)

@@ -22,6 +22,13 @@ written question of `questions.jsonl` is also asked in the other words of `parap
 reader's data; `--no-swaps` and `--no-paraphrases` leave them out (the swaps alone gave a reader
 that answered more unanswerable questions: docs/figures.md, "A fifth reader").
 
+Not in the shipped reader's data, each measured and not shipped (docs/figures.md, "An eighth
+reader"): `--more-paraphrases`, the questions of `more/` in other words (`more/paraphrases.jsonl`);
+`--near-misses`, the questions of `near-misses.jsonl`, each an unanswerable question whose closest
+sentence is the answering sentence it was written for, with `NEAR_MISS_NEGATIVES` others; and
+`--second-wordings`, each answerable question in a second wording (`paraphrases-2.jsonl`), people
+named by their role where the sentence gives one, with `SECOND_WORDING_NEGATIVES` others.
+
 For the language model's check, `claim-pairs.jsonl`: each (claim, excerpt) of
 `train/reader/claims.jsonl` and `more/claims.jsonl`, labelled 1 when the excerpt supports the
 claim (the claim in the question's place, the excerpt in the sentence's), and each sentence of
@@ -57,6 +64,11 @@ TRACES = HERE / "traces"
 NEGATIVES = 6  # other sentences of the article per question
 DISTRACTORS = 4  # sentences of retrieved articles per RealTime QA question
 PARAPHRASE_NEGATIVES = 3  # other sentences of the article per question in other words
+NEAR_MISS_NEGATIVES = 2  # other sentences of the article per near miss
+SECOND_WORDING_NEGATIVES = 1  # other sentences of the article per answerable question's 2nd wording
+PARAPHRASES = (HERE / "paraphrases.jsonl",)
+MORE_PARAPHRASES = (HERE / "more" / "paraphrases.jsonl",)
+SECOND_WORDINGS = (HERE / "paraphrases-2.jsonl",)
 SWAPS = 3  # questions asked of another person of the article, per answerable question
 TITLES = ("Mr", "Mrs", "Ms", "Miss", "Dr")
 SPEAKS = "(?:said|says|told|added|admitted|believes|explained|insisted|claimed|warned|argued)"
@@ -141,12 +153,29 @@ def bbc_pairs(rng: random.Random, asked: list[dict], negatives: int = NEGATIVES)
     return rows
 
 
-def paraphrased(asked: list[dict]) -> list[dict]:
-    """The questions of `asked` that `paraphrases.jsonl` words again, each in its new words:
-    the same answer from the same sentence (or, for a twin, the same thing not stated), asked
-    with other words than the sentence's, so that the reader learns the fact, not the words."""
-    again = {r["id"]: r["paraphrase"] for r in read_jsonl(HERE / "paraphrases.jsonl")}
+def paraphrased(asked: list[dict], files: tuple[Path, ...] = PARAPHRASES) -> list[dict]:
+    """The questions of `asked` that `files` word again, each in its new words: the same answer
+    from the same sentence (or, for a twin, the same thing not stated), asked with other words
+    than the sentence's, so that the reader learns the fact, not the words."""
+    again = {r["id"]: r["paraphrase"] for path in files for r in read_jsonl(path)}
     return [q | {"question": again[q["id"]]} for q in asked if q["id"] in again]
+
+
+def near_misses() -> list[dict]:
+    """The near misses of `near-misses.jsonl`: for an answering sentence of a written question, a
+    question on its people or event that it seems to answer and does not ("Where did Nazarbayev
+    fly to?" over "Nazarbayev flew out of Kazakhstan"), nor does its article; each an
+    unanswerable question whose closest sentence is that one."""
+    kept_out = {
+        q["article_id"]
+        for q in read_jsonl(HERE / "more" / "questions.jsonl")
+        if checking(q["article_id"])
+    }
+    return [
+        r | {"kind": "unanswerable", "answer": None}
+        for r in read_jsonl(HERE / "near-misses.jsonl")
+        if r["article_id"] not in kept_out
+    ]
 
 
 def people(text: str) -> list[str]:
@@ -317,21 +346,44 @@ def main() -> None:
         "--paraphrases", action=argparse.BooleanOptionalAction, default=True,
         help="add each written question in other words",
     )  # fmt: skip
+    parser.add_argument(
+        "--more-paraphrases", action=argparse.BooleanOptionalAction, default=False,
+        help="add the questions of more/ in other words too",
+    )  # fmt: skip
+    parser.add_argument(
+        "--second-wordings", action=argparse.BooleanOptionalAction, default=False,
+        help="add each answerable question in a second wording, people named by their role",
+    )  # fmt: skip
+    parser.add_argument(
+        "--near-misses", action=argparse.BooleanOptionalAction, default=False,
+        help="add the questions an answering sentence seems to answer and does not",
+    )  # fmt: skip
     args = parser.parse_args()
     rng = random.Random(SEED)
     asked = questions()
     # a twin that is also a written question keeps the written one's label: the later wins
     swaps = swap_pairs(random.Random(SEED), asked) if args.swaps else []
+    wordings = PARAPHRASES + (MORE_PARAPHRASES if args.more_paraphrases else ())
     again = (
-        bbc_pairs(random.Random(SEED), paraphrased(asked), PARAPHRASE_NEGATIVES)
+        bbc_pairs(random.Random(SEED), paraphrased(asked, wordings), PARAPHRASE_NEGATIVES)
         if args.paraphrases
         else []
     )
-    written_pairs = bbc_pairs(rng, asked)
-    write(
-        deduplicated(swaps + again + written_pairs + rtqa_pairs(rng) + trace_pairs()),
-        "pairs.jsonl",
+    second = (
+        bbc_pairs(
+            random.Random(SEED), paraphrased(asked, SECOND_WORDINGS), SECOND_WORDING_NEGATIVES
+        )
+        if args.second_wordings
+        else []
     )
+    misses = (
+        bbc_pairs(random.Random(SEED), near_misses(), NEAR_MISS_NEGATIVES)
+        if args.near_misses
+        else []
+    )
+    written_pairs = bbc_pairs(rng, asked)
+    made = swaps + again + second + misses + written_pairs + rtqa_pairs(rng) + trace_pairs()
+    write(deduplicated(made), "pairs.jsonl")
     write(claim_pairs(), "claim-pairs.jsonl")
 
 
