@@ -22,12 +22,13 @@ written question of `questions.jsonl` is also asked in the other words of `parap
 reader's data; `--no-swaps` and `--no-paraphrases` leave them out (the swaps alone gave a reader
 that answered more unanswerable questions: docs/figures.md, "A fifth reader").
 
-Not in the shipped reader's data, each measured and not shipped (docs/figures.md, "An eighth
-reader"): `--more-paraphrases`, the questions of `more/` in other words (`more/paraphrases.jsonl`);
-`--near-misses`, the questions of `near-misses.jsonl`, each an unanswerable question whose closest
-sentence is the answering sentence it was written for, with `NEAR_MISS_NEGATIVES` others; and
-`--second-wordings`, each answerable question in a second wording (`paraphrases-2.jsonl`), people
-named by their role where the sentence gives one, with `SECOND_WORDING_NEGATIVES` others.
+Not in the shipped reader's data, measured and not shipped (docs/figures.md, "A ninth reader", "An
+eighth reader"): `--more-paraphrases`, the questions of `more/` in other words
+(`more/paraphrases.jsonl`); `--near-misses`, the questions of `near-misses.jsonl`, each an
+unanswerable question whose closest sentence is the answering sentence it was written for, with
+`NEAR_MISS_NEGATIVES` others; and `--second-wordings`, each answerable question in a second wording
+(`paraphrases-2.jsonl`), people named by their role where the sentence gives one, with
+`SECOND_WORDING_NEGATIVES` others.
 
 For the language model's check, `claim-pairs.jsonl`: each (claim, excerpt) of
 `train/reader/claims.jsonl` and `more/claims.jsonl`, labelled 1 when the excerpt supports the
