@@ -119,6 +119,15 @@ def checking(article_id: str) -> bool:
     return hashlib.sha256(article_id.encode()).digest()[0] % 2 == 1
 
 
+def checked_articles() -> set[str]:
+    """The articles of `more/` kept out of training, to compare readers on."""
+    return {
+        q["article_id"]
+        for q in read_jsonl(HERE / "more" / "questions.jsonl")
+        if checking(q["article_id"])
+    }
+
+
 def questions() -> list[dict]:
     """The written questions: all of `questions.jsonl`, and those of `more/` whose article is
     not kept for checking."""
@@ -167,15 +176,11 @@ def near_misses() -> list[dict]:
     question on its people or event that it seems to answer and does not ("Where did Nazarbayev
     fly to?" over "Nazarbayev flew out of Kazakhstan"), nor does its article; each an
     unanswerable question whose closest sentence is that one."""
-    kept_out = {
-        q["article_id"]
-        for q in read_jsonl(HERE / "more" / "questions.jsonl")
-        if checking(q["article_id"])
-    }
+    checked = checked_articles()
     return [
         r | {"kind": "unanswerable", "answer": None}
         for r in read_jsonl(HERE / "near-misses.jsonl")
-        if r["article_id"] not in kept_out
+        if r["article_id"] not in checked
     ]
 
 
