@@ -1,6 +1,7 @@
 """How the language model's check (`qa.answer.llm.check`) treats claims of known truth.
 
     python benchmarks/claim_check.py            # the held-out set, eval/claims-test
+    python benchmarks/claim_check.py --set eval/claims-test2/claims.jsonl   # the second one
     python benchmarks/claim_check.py --tune     # the claims written for training (tune articles)
 
 Each claim is checked as a model's one-sentence answer citing its excerpt ("claim [1]"). Prints
@@ -48,12 +49,15 @@ def figures(rows: list[dict]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tune", action="store_true", help="the training claims, not held out")
+    parser.add_argument("--set", default="", help="another claims file (JSONL)")
     args = parser.parse_args()
-    path = TUNE if args.tune else HELD_OUT
+    path = Path(args.set).resolve() if args.set else TUNE if args.tune else HELD_OUT
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     result = {"set": str(path.relative_to(ROOT)), **figures(rows)}
     print(json.dumps(result, indent=2))
     name = "claim_check-tune.json" if args.tune else "claim_check.json"
+    if args.set:
+        name = f"claim_check-{path.parent.name}.json"
     (ROOT / "benchmarks" / "results" / name).write_text(json.dumps(result, indent=2) + "\n")
 
 
