@@ -3,10 +3,15 @@
     python benchmarks/claim_check.py            # the held-out set, eval/claims-test
     python benchmarks/claim_check.py --set eval/claims-test2/claims.jsonl   # the second one
     python benchmarks/claim_check.py --tune     # the claims written for training (tune articles)
+    python benchmarks/claim_check.py --set F --checker DIR   # also how a trained checker ranks them
 
 Each claim is checked as a model's one-sentence answer citing its excerpt ("claim [1]"). Prints
 the share of faithful claims kept and of false ones dropped, by kind of error, and the reasons
-given; writes benchmarks/results/claim_check[-tune].json.
+given; writes benchmarks/results/claim_check[-tune].json. With `--checker DIR` (a `checker.onnx`
+and `checker.json` made by `train/train_reader.py --name checker`), also the AUROC with which its
+logit ranks faithful claims above false ones: over all, and over those the rules for numbers,
+names and "not" let through (where it would have to decide), beside the AUROC of the share of the
+claim's words found in its excerpt there.
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from qa.answer import llm
+from qa.text import words
 
 ROOT = Path(__file__).resolve().parents[1]
 HELD_OUT = ROOT / "eval" / "claims-test" / "claims.jsonl"
 TUNE = ROOT / "train" / "reader" / "claims.jsonl"
+BBC = ROOT.parent / "shared" / "corpora" / "bbc-news" / "corpus.jsonl"
 
 
 def figures(rows: list[dict]) -> dict:
@@ -46,18 +53,53 @@ def figures(rows: list[dict]) -> dict:
     return result
 
 
+def ranking(rows: list[dict], folder: Path) -> dict:
+    """How a trained checker's logit, and the share of words, rank faithful claims above false."""
+    from sklearn.metrics import roc_auc_score
+
+    from qa.answer import reader
+
+    checker = reader.load("checker", folder)
+    with open(BBC, encoding="utf-8") as f:
+        titles = {a["id"]: a["title"] for a in map(json.loads, f)}
+    faithful = [row["label"] == "supported" for row in rows]
+    logits = [
+        float(checker.logits(row["claim"], [(titles[row["article_id"]], row["excerpt"], "")])[0])
+        for row in rows
+    ]
+    passed = [i for i, row in enumerate(rows) if not llm.contradicted(row["claim"], row["excerpt"])]
+    shares = [
+        len(set(words(rows[i]["claim"])) & set(words(rows[i]["excerpt"])))
+        / max(1, len(set(words(rows[i]["claim"]))))
+        for i in passed
+    ]
+    kept = [faithful[i] for i in passed]
+    passing_logits = [logits[i] for i in passed]
+    return {
+        "checker": {k: checker.meta.get(k) for k in ("data_sha256", "onnx_sha256", "epochs")},
+        "auroc": round(float(roc_auc_score(faithful, logits)), 3),
+        "passing_the_rules": len(passed),
+        "auroc_passing_the_rules": round(float(roc_auc_score(kept, passing_logits)), 3),
+        "share_auroc_passing_the_rules": round(float(roc_auc_score(kept, shares)), 3),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tune", action="store_true", help="the training claims, not held out")
     parser.add_argument("--set", default="", help="another claims file (JSONL)")
+    parser.add_argument("--checker", default="", help="a folder with a trained checker.onnx")
     args = parser.parse_args()
     path = Path(args.set).resolve() if args.set else TUNE if args.tune else HELD_OUT
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     result = {"set": str(path.relative_to(ROOT)), **figures(rows)}
+    if args.checker:
+        result["ranking"] = ranking(rows, Path(args.checker))
     print(json.dumps(result, indent=2))
     name = "claim_check-tune.json" if args.tune else "claim_check.json"
     if args.set:
-        name = f"claim_check-{path.parent.name}.json"
+        named = path.parent.name if path.stem == "claims" else f"{path.parent.name}-{path.stem}"
+        name = f"claim_check-{named}.json"
     (ROOT / "benchmarks" / "results" / name).write_text(json.dumps(result, indent=2) + "\n")
 
 

@@ -106,3 +106,15 @@ def test_each_answerable_question_has_a_second_wording() -> None:
         assert q["question"] != by_id[q["id"]]["question"]
         assert q["answer"] == by_id[q["id"]]["answer"] and q["kind"] == "answerable"
     assert sum(q["question"] != first[q["id"]] for q in second) >= 0.9 * len(second)
+
+
+def test_a_faithful_claim_with_two_names_exchanged_is_a_false_one() -> None:
+    assert pairs.swapped_names("Chelsea beat Arsenal at Stamford Bridge.") == (
+        "Arsenal beat Chelsea at Stamford Bridge."
+    )
+    assert pairs.swapped_names("Mr Macklin said Ask Jeeves paid $10m.") == (
+        "Ask Jeeves said Mr Macklin paid $10m."
+    )
+    # the same either way round, or nothing to exchange
+    assert pairs.swapped_names("Ask Jeeves and Blinkx both released tools.") is None
+    assert pairs.swapped_names("Profits rose by 5%.") is None

@@ -30,10 +30,12 @@ unanswerable question whose closest sentence is the answering sentence it was wr
 (`paraphrases-2.jsonl`), people named by their role where the sentence gives one, with
 `SECOND_WORDING_NEGATIVES` others.
 
-For the language model's check, `claim-pairs.jsonl`: each (claim, excerpt) of
-`train/reader/claims.jsonl` and `more/claims.jsonl`, labelled 1 when the excerpt supports the
-claim (the claim in the question's place, the excerpt in the sentence's), and each sentence of
-each excerpt as a claim it supports.
+For the language model's check, `claim-pairs.jsonl`: each (claim, excerpt) of `CLAIMS`,
+labelled 1 when the excerpt supports the claim (the claim in the question's place, the excerpt in
+the sentence's); each faithful claim with two of its names exchanged (`swapped_names`), a claim
+it does not support; and each sentence of each excerpt as a claim it supports. Two files of
+`claims-2/` are kept out (`CLAIMS_KEPT`), to choose how a checker's probability would join the
+check's rules (docs/llm-and-mcp.md: no checker trained so has been shipped).
 
 Each pair carries the sentence before its sentence in the article (`before`, for a reader trained
 with context) and a `group` (its article, or its RealTime QA question) so that validation can hold
@@ -68,6 +70,14 @@ PARAPHRASE_NEGATIVES = 3  # other sentences of the article per question in other
 NEAR_MISS_NEGATIVES = 2  # other sentences of the article per near miss
 SECOND_WORDING_NEGATIVES = 1  # other sentences of the article per answerable question's 2nd wording
 PARAPHRASES = (HERE / "paraphrases.jsonl",)
+CLAIMS_KEPT = (HERE / "claims-2" / "claims-2.jsonl", HERE / "claims-2" / "claims-3.jsonl")
+CLAIMS = (
+    HERE / "claims.jsonl",
+    HERE / "more" / "claims.jsonl",
+    HERE / "claims-2" / "claims-0.jsonl",
+    HERE / "claims-2" / "claims-1.jsonl",
+    *sorted((HERE / "claims-2").glob("claims-r2-*.jsonl")),
+)
 MORE_PARAPHRASES = (HERE / "more" / "paraphrases.jsonl",)
 SECOND_WORDINGS = (HERE / "paraphrases-2.jsonl",)
 SWAPS = 3  # questions asked of another person of the article, per answerable question
@@ -310,17 +320,37 @@ def deduplicated(rows: list[dict]) -> list[dict]:
     return list(found.values())
 
 
+def swapped_names(claim: str) -> str | None:
+    """`claim` with its first two names exchanged ("Chelsea beat Arsenal" → "Arsenal beat
+    Chelsea"), or None when it has fewer than two or they are joined ("Ask Jeeves and Blinkx"
+    say the same either way)."""
+    found = [n for n in names(claim) if len(n) > 2]
+    distinct = [n for n in found if not any(n != m and n in m for m in found)]
+    if len(distinct) < 2:
+        return None
+    first, second = distinct[:2]
+    joiner = r"\s*(?:,|and|or|&|/)\s*"
+    a, b = re.escape(first), re.escape(second)
+    if re.search(a + joiner + b, claim) or re.search(b + joiner + a, claim):
+        return None
+    swapped = re.sub(f"{a}|{b}", lambda m: second if m.group(0) == first else first, claim)
+    return swapped if swapped != claim else None
+
+
 def claim_pairs() -> list[dict]:
     titles = {aid: row["title"] for aid, row in by_id(BBC).items()}
     rows = []
     excerpts: dict[str, str] = {}
-    for path in (HERE / "claims.jsonl", HERE / "more" / "claims.jsonl"):
+    for path in CLAIMS:
         for c in read_jsonl(path):
             label = int(c["label"] == "supported")
             source = "claim" if label else f"claim-{c['error']}"
             title = titles[c["article_id"]]
             rows.append(pair(c["claim"], title, c["excerpt"], label, source, c["article_id"]))
             excerpts[c["excerpt"]] = c["article_id"]
+            swapped = swapped_names(c["claim"]) if label else None
+            if swapped:
+                rows.append(pair(swapped, title, c["excerpt"], 0, "claim-swap", c["article_id"]))
     # A sentence of the excerpt, word for word, is what it says: without these the false claims,
     # written close to the excerpt's words, teach that closeness means false.
     for excerpt, article_id in excerpts.items():

@@ -144,6 +144,12 @@ def _unsupported(claim: str, cited: list[int], excerpts: Sequence[str]) -> str |
     if unknown:
         return f"it cites excerpt {unknown[0]}, which was not given"
     source = " ".join(excerpts[n - 1] for n in cited)
+    return contradicted(claim, source) or _few_words(claim, source)
+
+
+def contradicted(claim: str, source: str) -> str | None:
+    """Why `source` cannot support `claim` however it is worded: a number or a name of the claim
+    it lacks, or a "not" it does not say; None when there is none."""
     missing = numbers(claim, spoken_one=False) - numbers(source, spoken_one=True)
     if missing:
         return f"{sorted(missing)[0]} is not in what it cites"
@@ -152,6 +158,12 @@ def _unsupported(claim: str, cited: list[int], excerpts: Sequence[str]) -> str |
         return f"{absent} is not named in what it cites"
     if len(_NEGATION.findall(claim)) > len(_NEGATION.findall(_closest(claim, source))):
         return "it says not where what it cites does not"
+    return None
+
+
+def _few_words(claim: str, source: str) -> str | None:
+    """Why `claim` says too much that `source` does not: under `SUPPORT` of its content words
+    there; None when enough are."""
     claimed = set(words(claim))
     if not claimed:
         return "it says nothing that can be checked"

@@ -107,7 +107,8 @@ def load(name: str = "reader", folder: Path = FOLDER) -> Reader:
     from qa.config import DEFAULT_MODEL
     from qa.embed.embedding import resolve_model
 
-    remake = REMAKE + (" --name checker --max-length 192" if name == "checker" else "")
+    checker = " --pairs train/reader/claim-pairs.jsonl --name checker --max-length 192"
+    remake = REMAKE + (checker if name == "checker" else "")
     try:
         meta = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
