@@ -2,12 +2,14 @@
 
     python benchmarks/claim_check.py            # the held-out set, eval/claims-test
     python benchmarks/claim_check.py --set eval/claims-test2/claims.jsonl   # the second one
+    python benchmarks/claim_check.py --set eval/claims-test3/claims.jsonl   # the third one
     python benchmarks/claim_check.py --tune     # the claims written for training (tune articles)
     python benchmarks/claim_check.py --set F --checker DIR   # also how a trained checker ranks them
 
 Each claim is checked as a model's one-sentence answer citing its excerpt ("claim [1]"). Prints
 the share of faithful claims kept and of false ones dropped, by kind of error, and the reasons
-given; writes benchmarks/results/claim_check[-tune].json. With `--checker DIR` (a `checker.onnx`
+given (and, for a set that marks each claim's `wording`, the share kept of the close and the
+reworded ones); writes benchmarks/results/claim_check[-tune].json. With `--checker DIR` (a `checker.onnx`
 and `checker.json` made by `train/train_reader.py --name checker`), also the AUROC with which its
 logit ranks faithful claims above false ones: over all, and over those the rules for numbers,
 names and "not" let through (where it would have to decide), beside the AUROC of the share of the
@@ -33,11 +35,15 @@ BBC = ROOT.parent / "shared" / "corpora" / "bbc-news" / "corpus.jsonl"
 def figures(rows: list[dict]) -> dict:
     """Kept share of the faithful claims, dropped share of each kind of false claim."""
     kept: dict[str, list[bool]] = defaultdict(list)
+    by_wording: dict[str, list[bool]] = defaultdict(list)  # sets that say how close each claim is
     reasons: Counter[str] = Counter()
     for row in rows:
         checked = llm.check(f"{row['claim']} [1]", [row["excerpt"]])
         kind = row.get("error") or "faithful"
         kept[kind].append(bool(checked.kept))
+        if "wording" in row:
+            truth = "faithful" if kind == "faithful" else "false"
+            by_wording[f"{truth}, {row['wording']}"].append(bool(checked.kept))
         for _, why in checked.dropped:
             reasons[f"{kind}: {why.split(' ', 1)[-1] if why[0].isdigit() else why}"] += 1
     false = [k for kind, ks in kept.items() if kind != "faithful" for k in ks]
@@ -50,6 +56,10 @@ def figures(rows: list[dict]) -> dict:
         },
         "reasons": dict(reasons.most_common(12)),
     }
+    if by_wording:
+        result["kept_by_wording"] = {
+            group: round(sum(ks) / len(ks), 3) for group, ks in sorted(by_wording.items())
+        }
     return result
 
 
