@@ -9,11 +9,11 @@
 Each claim is checked as a model's one-sentence answer citing its excerpt ("claim [1]"). Prints
 the share of faithful claims kept and of false ones dropped, by kind of error, and the reasons
 given (and, for a set that marks each claim's `wording`, the share kept of the close and the
-reworded ones); writes benchmarks/results/claim_check[-tune].json. With `--checker DIR` (a `checker.onnx`
-and `checker.json` made by `train/train_reader.py --name checker`), also the AUROC with which its
-logit ranks faithful claims above false ones: over all, and over those the rules for numbers,
-names and "not" let through (where it would have to decide), beside the AUROC of the share of the
-claim's words found in its excerpt there.
+reworded ones); writes benchmarks/results/claim_check[-tune].json. With `--checker DIR` (a
+`checker.onnx` and `checker.json` made by `train/train_reader.py --name checker`), also the AUROC
+with which its logit ranks faithful claims above false ones: over all, and over those the rules
+for numbers, names and "not" let through (where it would have to decide), beside the AUROC of the
+share of the claim's words found in its excerpt there.
 """
 
 from __future__ import annotations
