@@ -66,6 +66,33 @@ def test_a_faithful_paraphrase_is_kept(output: str, excerpt: str) -> None:
     assert found.kept and not found.dropped, found.dropped
 
 
+def test_the_checker_reads_who_did_what_where_no_rule_can() -> None:
+    """A claim of a held-out training file (never trained on): the same names and words as its
+    excerpt, the roles swapped."""
+    excerpt = (
+        "Robinson picked up the injury in the 19-13 defeat to Ireland at Lansdowne Road on "
+        'Saturday. And coach Andy Robinson said: "I am hugely disappointed for Jason.'
+    )
+    swapped = "Jason Robinson said he was hugely disappointed for coach Andy Robinson [1]."
+    found = llm.check(swapped, [excerpt])
+    assert not found.kept and "the checker does not read it" in found.dropped[0][1]
+    assert llm.contradicted(swapped.removesuffix(" [1]."), excerpt) is None  # no rule sees it
+    faithful = llm.check(
+        "Coach Andy Robinson said he was hugely disappointed for Jason [1].", [excerpt]
+    )
+    assert faithful.kept and not faithful.dropped
+
+
+def test_the_checker_records_what_it_was_made_from_and_its_fitted_thresholds() -> None:
+    from qa.answer import reader
+
+    meta = reader.load("checker").meta
+    assert meta["name"] == "checker" and "MiniLM" in meta["base_model"]
+    assert len(meta["data_sha256"]) == 16 and len(meta["code_sha256"]) == 16
+    assert meta["supports_fitted_on"] and -10 < meta["supports_above"] < 10
+    assert 0 <= meta["words_at_least"] < 1
+
+
 def test_not_found_and_a_marker_on_its_own_are_understood() -> None:
     assert llm.check("NOT FOUND", EXCERPTS).said_not_found
     found = llm.check("The CSTO was founded in 1999. [2]", EXCERPTS)

@@ -34,8 +34,8 @@ For the language model's check, `claim-pairs.jsonl`: each (claim, excerpt) of `C
 labelled 1 when the excerpt supports the claim (the claim in the question's place, the excerpt in
 the sentence's); each faithful claim with two of its names exchanged (`swapped_names`), a claim
 it does not support; and each sentence of each excerpt as a claim it supports. Two files of
-`claims-2/` are kept out (`CLAIMS_KEPT`), to choose how a checker's probability would join the
-check's rules (docs/llm-and-mcp.md: no checker trained so has been shipped).
+`claims-2/` are kept out (`CLAIMS_KEPT`): the checker's threshold is chosen on them
+(`benchmarks/claim_check.py --fit`; the shipped checker: docs/llm-and-mcp.md).
 
 Each pair carries the sentence before its sentence in the article (`before`, for a reader trained
 with context) and a `group` (its article, or its RealTime QA question) so that validation can hold

@@ -8,10 +8,11 @@ passages go to the model as numbered excerpts and it is asked to answer citing t
 What comes back is not trusted. Each sentence must cite at least one excerpt that was given,
 and be supported by what it cites: every number in it (in digits or words) occurs in the cited
 excerpts, every name in it does, it says "not" (or "never", "no" …) no more often than they do,
-and at least `SUPPORT` of its content words (stemmed, as BM25 counts them) occur there. This is
-a lexical check: it catches made-up numbers and names and an added "not", but not a meaning
-reversed by other words ("refused" for "approved") or roles swapped between two names the
-excerpt holds (`benchmarks/claim_check.py`). Sentences that fail are
+and the checker, a cross-encoder of our own trained on (claim, excerpt) pairs that helpers wrote
+(`qa/answer/models/checker.onnx`), reads it as supported by them. The rules catch made-up numbers
+and names and an added "not"; the checker catches some meanings reversed by other words
+("refused" for "approved") and roles swapped between two names the excerpt holds, far from all
+(`benchmarks/claim_check.py`). Sentences that fail are
 dropped and the answer says how many; when none is left, or the model fails (an HTTP error, a
 timeout, garbage), the extractive answer is given instead, with a note saying why. A citation's
 `quote` is the sentence of its excerpt that best supports what the model wrote, so the
@@ -21,6 +22,7 @@ contract holds: quote ⊂ excerpt ⊂ article.
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -43,10 +45,6 @@ if TYPE_CHECKING:
 Messages = list[dict[str, str]]
 Generate = Callable[[Messages], str]
 
-# Share of a sentence's content words that must occur in the excerpts it cites: fitted with
-# the rules below on the training claims (`benchmarks/claim_check.py --tune`; at 0.75 faithful
-# paraphrases were dropped three times in ten).
-SUPPORT = 0.6
 EXCERPTS = 5  # passages given to the model
 MAX_TOKENS = 300
 # A completion of MAX_TOKENS tokens is a few kilobytes; past this a server is misbehaving.
@@ -113,8 +111,9 @@ class Checked:
     said_not_found: bool = False
 
 
-def check(output: str, excerpts: Sequence[str]) -> Checked:
-    """Split the model's output into sentences and keep those its citations support."""
+def check(output: str, excerpts: Sequence[str], titles: Sequence[str] = ()) -> Checked:
+    """Split the model's output into sentences and keep those its citations support (`titles`:
+    each excerpt's headline, which the checker reads before it)."""
     text = output.strip()
     if not text or text.upper().startswith(NOT_FOUND):
         return Checked([], [], said_not_found=bool(text))
@@ -128,7 +127,7 @@ def check(output: str, excerpts: Sequence[str]) -> Checked:
             if kept and cited and all(1 <= n <= len(excerpts) for n in cited):
                 kept[-1][1].extend(n for n in cited if n not in kept[-1][1])
             continue
-        reason = _unsupported(claim, cited, excerpts)
+        reason = _unsupported(claim, cited, excerpts, titles)
         if reason:
             dropped.append((sentence, reason))
         else:
@@ -136,7 +135,9 @@ def check(output: str, excerpts: Sequence[str]) -> Checked:
     return Checked(kept, dropped)
 
 
-def _unsupported(claim: str, cited: list[int], excerpts: Sequence[str]) -> str | None:
+def _unsupported(
+    claim: str, cited: list[int], excerpts: Sequence[str], titles: Sequence[str]
+) -> str | None:
     """Why `claim` is not supported by the excerpts it cites; None when it is."""
     if not cited:
         return "it cites no excerpt"
@@ -144,7 +145,8 @@ def _unsupported(claim: str, cited: list[int], excerpts: Sequence[str]) -> str |
     if unknown:
         return f"it cites excerpt {unknown[0]}, which was not given"
     source = " ".join(excerpts[n - 1] for n in cited)
-    return contradicted(claim, source) or _few_words(claim, source)
+    title = titles[cited[0] - 1] if len(titles) >= cited[0] else ""
+    return contradicted(claim, source) or _unread(claim, source, title)
 
 
 def contradicted(claim: str, source: str) -> str | None:
@@ -161,18 +163,33 @@ def contradicted(claim: str, source: str) -> str | None:
     return None
 
 
-def _few_words(claim: str, source: str) -> str | None:
-    """Why `claim` says too much that `source` does not: under `SUPPORT` of its content words
-    there; None when enough are."""
+def _unread(claim: str, source: str, title: str) -> str | None:
+    """Why the checker does not read `claim` in `source`: too few of its words there
+    (`words_at_least`), or its logit at or under `supports_above`, both chosen on kept training
+    claims (`benchmarks/claim_check.py --fit`); None when it does."""
+    from qa.answer import reader
+
+    checker = reader.load("checker")
+    share = word_share(claim, source)
+    if share < checker.meta["words_at_least"]:
+        return f"only {share:.0%} of its words are in what it cites"
+    logit = float(checker.logits(claim, [(title, source, "")])[0])
+    if logit > checker.meta["supports_above"]:
+        return None
+    return f"the checker does not read it in what it cites ({1 / (1 + math.exp(-logit)):.0%})"
+
+
+def word_share(claim: str, source: str) -> float:
+    """The share of `claim`'s content words (stemmed, as BM25 counts them) found in `source`,
+    not counting "years old" where `source` gives the age in apposition."""
     claimed = set(words(claim))
-    if not claimed:
-        return "it says nothing that can be checked"
     if any(age in numbers(source, spoken_one=True) for age in _ages(claim)):
         claimed -= _AGE_WORDS
-    share = len(claimed & set(words(source))) / max(1, len(claimed))
-    if share < SUPPORT:
-        return f"only {share:.0%} of its words are in what it cites"
-    return None
+    return len(claimed & set(words(source))) / max(1, len(claimed))
+
+
+def _ages(claim: str) -> set[str]:
+    return {a or b for a, b in _AGE.findall(claim)}
 
 
 def _closest(claim: str, source: str) -> str:
@@ -193,10 +210,6 @@ def _absent_name(claim: str, source: str) -> str | None:
     return None
 
 
-def _ages(claim: str) -> set[str]:
-    return {a or b for a, b in _AGE.findall(claim)}
-
-
 def compose(
     question: str,
     hits: list[Hit],
@@ -214,7 +227,7 @@ def compose(
         output = generate(prompt(question, excerpts))
     except LLMUnavailable as error:
         return _instead(extractive, f"The language model failed ({error}).")
-    found = check(output, excerpts)
+    found = check(output, excerpts, [index.data.articles[h.chunk.article_id].title for h in shown])
     if not found.kept:
         if found.said_not_found:
             why = "The language model found no answer in the passages."

@@ -107,7 +107,10 @@ def load(name: str = "reader", folder: Path = FOLDER) -> Reader:
     from qa.config import DEFAULT_MODEL
     from qa.embed.embedding import resolve_model
 
-    checker = " --pairs train/reader/claim-pairs.jsonl --name checker --max-length 192"
+    checker = (
+        " --pairs train/reader/claim-pairs.jsonl --name checker --max-length 192 --epochs 4"
+        " && python benchmarks/claim_check.py --fit qa/answer/models"
+    )
     remake = REMAKE + (checker if name == "checker" else "")
     try:
         meta = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
