@@ -8,7 +8,8 @@ passages go to the model as numbered excerpts and it is asked to answer citing t
 What comes back is not trusted. Each sentence must cite at least one excerpt that was given,
 and be supported by what it cites: every number in it (in digits or words) occurs in the cited
 excerpts, every name in it does, it says "not" (or "never", "no" …) no more often than they do,
-and the checker, a cross-encoder of our own trained on (claim, excerpt) pairs that helpers wrote
+at least `words_at_least` (40 %) of its content words are there, and the checker, a
+cross-encoder of our own trained on (claim, excerpt) pairs that helpers wrote
 (`qa/answer/models/checker.onnx`), reads it as supported by them. The rules catch made-up numbers
 and names and an added "not"; the checker catches some meanings reversed by other words
 ("refused" for "approved") and roles swapped between two names the excerpt holds, far from all
