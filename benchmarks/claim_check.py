@@ -27,7 +27,6 @@ from pathlib import Path
 import numpy as np
 
 from qa.answer import llm
-from qa.text import words
 
 ROOT = Path(__file__).resolve().parents[1]
 HELD_OUT = ROOT / "eval" / "claims-test" / "claims.jsonl"
@@ -76,29 +75,31 @@ def figures(rows: list[dict], headlines: dict[str, str]) -> dict:
     return result
 
 
-def ranking(rows: list[dict], folder: Path) -> dict:
-    """How a trained checker's logit, and the share of words, rank faithful claims above false."""
-    from sklearn.metrics import roc_auc_score
-
+def checker_logits(rows: list[dict], folder: Path) -> tuple[dict, np.ndarray]:
+    """The metadata of the checker in `folder`, and its logit of each claim after its excerpt."""
     from qa.answer import reader
 
     checker = reader.load("checker", folder)
     headlines = titles()
-    faithful = [row["label"] == "supported" for row in rows]
     logits = [
         float(checker.logits(row["claim"], [(headlines[row["article_id"]], row["excerpt"], "")])[0])
         for row in rows
     ]
+    return checker.meta, np.array(logits)
+
+
+def ranking(rows: list[dict], folder: Path) -> dict:
+    """How a trained checker's logit, and the share of words, rank faithful claims above false."""
+    from sklearn.metrics import roc_auc_score
+
+    meta, logits = checker_logits(rows, folder)
+    faithful = [row["label"] == "supported" for row in rows]
     passed = [i for i, row in enumerate(rows) if not llm.contradicted(row["claim"], row["excerpt"])]
-    shares = [
-        len(set(words(rows[i]["claim"])) & set(words(rows[i]["excerpt"])))
-        / max(1, len(set(words(rows[i]["claim"]))))
-        for i in passed
-    ]
+    shares = [llm.word_share(rows[i]["claim"], rows[i]["excerpt"]) for i in passed]
     kept = [faithful[i] for i in passed]
     passing_logits = [logits[i] for i in passed]
     return {
-        "checker": {k: checker.meta.get(k) for k in ("data_sha256", "onnx_sha256", "epochs")},
+        "checker": {k: meta.get(k) for k in ("data_sha256", "onnx_sha256", "epochs")},
         "auroc": round(float(roc_auc_score(faithful, logits)), 3),
         "passing_the_rules": len(passed),
         "auroc_passing_the_rules": round(float(roc_auc_score(kept, passing_logits)), 3),
@@ -110,17 +111,10 @@ def fit(folder: Path) -> None:
     """Choose the logit above which the checker in `folder` reads a claim as supported: the one
     that, with the rules for numbers, names and "not", best keeps faithful claims and drops false
     ones (the mean of the two shares) on the kept training claims; written into its checker.json."""
-    from qa.answer import reader
-
-    checker = reader.load("checker", folder)
-    headlines = titles()
     rows = [json.loads(line) for path in KEPT for line in path.read_text().splitlines()]
     faithful = np.array([row["label"] == "supported" for row in rows])
     ruled_out = np.array([bool(llm.contradicted(row["claim"], row["excerpt"])) for row in rows])
-    logits = np.array([
-        float(checker.logits(row["claim"], [(headlines[row["article_id"]], row["excerpt"], "")])[0])
-        for row in rows
-    ])  # fmt: skip
+    _, logits = checker_logits(rows, folder)
     shares = np.array([llm.word_share(row["claim"], row["excerpt"]) for row in rows])
 
     def balanced(threshold: float, floor: float = 0.0) -> float:
