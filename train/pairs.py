@@ -74,9 +74,7 @@ CLAIMS_KEPT = (HERE / "claims-2" / "claims-2.jsonl", HERE / "claims-2" / "claims
 CLAIMS = (
     HERE / "claims.jsonl",
     HERE / "more" / "claims.jsonl",
-    HERE / "claims-2" / "claims-0.jsonl",
-    HERE / "claims-2" / "claims-1.jsonl",
-    *sorted((HERE / "claims-2").glob("claims-r2-*.jsonl")),
+    *[p for p in sorted((HERE / "claims-2").glob("claims-*.jsonl")) if p not in CLAIMS_KEPT],
 )
 MORE_PARAPHRASES = (HERE / "more" / "paraphrases.jsonl",)
 SECOND_WORDINGS = (HERE / "paraphrases-2.jsonl",)
