@@ -118,3 +118,19 @@ def test_a_faithful_claim_with_two_names_exchanged_is_a_false_one() -> None:
     # the same either way round, or nothing to exchange
     assert pairs.swapped_names("Ask Jeeves and Blinkx both released tools.") is None
     assert pairs.swapped_names("Profits rose by 5%.") is None
+
+
+def test_bucketed_batches_hold_every_pair_once_with_less_padding() -> None:
+    rows = [
+        {"question": "q" * Random(i).randint(5, 200), "title": "t", "sentence": "s"}
+        for i in range(1000)
+    ]
+    plain = train_reader.batches(rows, 32, Random(1), bucket=False)
+    bucketed = train_reader.batches(rows, 32, Random(1), bucket=True)
+
+    def padded(cut: list[list[int]]) -> int:
+        return sum(max(train_reader._length(rows[j]) for j in b) * len(b) for b in cut)
+
+    assert sorted(j for b in bucketed for j in b) == list(range(1000))
+    assert all(len(b) <= 32 for b in bucketed)
+    assert padded(bucketed) < 0.8 * padded(plain)
