@@ -8,6 +8,7 @@
     python benchmarks/claim_check.py --tune     # the claims written for training (tune articles)
     python benchmarks/claim_check.py --set F --checker DIR   # also how a trained checker ranks them
     python benchmarks/claim_check.py --fit DIR   # choose that checker's threshold (kept claims)
+    python benchmarks/claim_check.py --fit DIR --keep 0.8   # the most dropped, 80 % kept there
 
 Each claim is checked as a model's one-sentence answer citing its excerpt ("claim [1]"). Prints
 the share of faithful claims kept and of false ones dropped (all, and of the four kinds the target
@@ -115,35 +116,56 @@ def ranking(rows: list[dict], folder: Path) -> dict:
     }
 
 
-def fit(folder: Path) -> None:
-    """Choose the logit above which the checker in `folder` reads a claim as supported: the one
-    that, with the rules for numbers, names and "not", best keeps faithful claims and drops false
-    ones (the mean of the two shares) on the kept training claims; written into its checker.json."""
+def choose(
+    logits: np.ndarray,
+    shares: np.ndarray,
+    faithful: np.ndarray,
+    ruled_out: np.ndarray,
+    keep: float = 0.0,
+) -> tuple[float, float]:
+    """The logit above which a claim reads as supported, and the least share of its words that
+    must be in its excerpt: those that best keep faithful claims and drop false ones (the mean of
+    the two shares); with `keep`, those that drop the most false claims while keeping at least
+    that share of the faithful ones. `ruled_out`: claims the rules for numbers, names and "not"
+    already drop."""
+
+    def score(threshold: float, floor: float = 0.0) -> float:
+        kept = ~ruled_out & (logits > threshold) & (shares >= floor)
+        faithful_kept, false_dropped = kept[faithful].mean(), 1 - kept[~faithful].mean()
+        if keep:
+            return false_dropped if faithful_kept >= keep else -1.0
+        return (faithful_kept + false_dropped) / 2
+
+    best = max(np.arange(-4.0, 4.01, 0.25), key=score)
+    # the most of a claim's words that may be asked to be in its excerpt at no cost there: so that
+    # a claim about something else is dropped whatever the checker reads
+    floor = max(
+        (f for f in np.arange(0.0, 0.61, 0.05) if score(best, f) >= score(best) - 1e-9),
+        key=lambda f: (score(best, f), f),
+    )
+    return round(float(best), 2), round(float(floor), 2)
+
+
+def fit(folder: Path, keep: float = 0.0) -> None:
+    """Choose the threshold and floor of the checker in `folder` (`choose`) on the kept training
+    claims, and write them into its checker.json."""
     rows = [json.loads(line) for path in KEPT for line in path.read_text().splitlines()]
     faithful = np.array([row["label"] == "supported" for row in rows])
     ruled_out = np.array([bool(llm.contradicted(row["claim"], row["excerpt"])) for row in rows])
     _, logits = checker_logits(rows, folder)
     shares = np.array([llm.word_share(row["claim"], row["excerpt"]) for row in rows])
-
-    def balanced(threshold: float, floor: float = 0.0) -> float:
-        kept = ~ruled_out & (logits > threshold) & (shares >= floor)
-        return (kept[faithful].mean() + 1 - kept[~faithful].mean()) / 2
-
-    best = max(np.arange(-4.0, 4.01, 0.25), key=balanced)
-    # the most of a claim's words that may be asked to be in its excerpt at no cost there: so that
-    # a claim about something else is dropped whatever the checker reads
-    floor = max(
-        (f for f in np.arange(0.0, 0.61, 0.05) if balanced(best, f) >= balanced(best) - 1e-9),
-        key=lambda f: (balanced(best, f), f),
-    )
+    best, floor = choose(logits, shares, faithful, ruled_out, keep)
+    kept = ~ruled_out & (logits > best) & (shares >= floor)
     meta_file = folder / "checker.json"
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    meta["supports_above"] = round(float(best), 2)
-    meta["words_at_least"] = round(float(floor), 2)
+    meta["supports_above"] = best
+    meta["words_at_least"] = floor
     meta["supports_fitted_on"] = [str(p.relative_to(ROOT)) for p in KEPT]
+    meta["supports_fitted_for"] = f"faithful kept >= {keep}" if keep else "mean of kept and dropped"
     meta_file.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    print(f"supports above logit {best:.2f}, at least {floor:.0%} of the words: mean of kept and "
-          f"dropped {balanced(best, floor):.3f}")  # fmt: skip
+    kept_share, dropped_share = kept[faithful].mean(), 1 - kept[~faithful].mean()
+    print(f"supports above logit {best:.2f}, at least {floor:.0%} of the words: faithful kept "
+          f"{kept_share:.3f}, false dropped {dropped_share:.3f}")  # fmt: skip
 
 
 def main() -> None:
@@ -152,9 +174,12 @@ def main() -> None:
     parser.add_argument("--set", default="", help="another claims file (JSONL)")
     parser.add_argument("--checker", default="", help="a folder with a trained checker.onnx")
     parser.add_argument("--fit", default="", help="choose the threshold of the checker there")
+    parser.add_argument(
+        "--keep", type=float, default=0.0, help="with --fit: keep at least this share of faithful"
+    )
     args = parser.parse_args()
     if args.fit:
-        fit(Path(args.fit))
+        fit(Path(args.fit), args.keep)
         return
     path = Path(args.set).resolve() if args.set else TUNE if args.tune else HELD_OUT
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
