@@ -75,6 +75,7 @@ CLAIMS = (
     HERE / "claims.jsonl",
     HERE / "more" / "claims.jsonl",
     *[p for p in sorted((HERE / "claims-2").glob("claims-*.jsonl")) if p not in CLAIMS_KEPT],
+    *sorted((HERE / "claims-3").glob("claims-*.jsonl")),
 )
 MORE_PARAPHRASES = (HERE / "more" / "paraphrases.jsonl",)
 SECOND_WORDINGS = (HERE / "paraphrases-2.jsonl",)

@@ -108,8 +108,8 @@ def load(name: str = "reader", folder: Path = FOLDER) -> Reader:
     from qa.embed.embedding import resolve_model
 
     checker = (
-        " --pairs train/reader/claim-pairs.jsonl --name checker --max-length 192 --epochs 4"
-        " && python benchmarks/claim_check.py --fit qa/answer/models"
+        " --pairs train/reader/claim-pairs.jsonl --name checker --max-length 192 --epochs 6"
+        " --bucket && python benchmarks/claim_check.py --fit qa/answer/models --keep 0.8"
     )
     remake = REMAKE + (checker if name == "checker" else "")
     try:
