@@ -83,6 +83,20 @@ def test_the_checker_reads_who_did_what_where_no_rule_can() -> None:
     assert faithful.kept and not faithful.dropped
 
 
+def test_a_name_that_opens_the_claim_must_be_in_the_excerpt_it_cites() -> None:
+    """Issue 20's wrong person: the claim gives Tokayev's request to Nazarbayev, whom only the
+    other excerpt names. No rule reads an opening word as a name by itself; the excerpts do."""
+    tokayev = "Tokayev, 68, asked Russian President Vladimir Putin for military assistance."
+    nazarbayev = "Media reports said Nazarbayev, 81, flew out of Kazakhstan on a private jet."
+    wrong = "Nazarbayev asked Russian President Vladimir Putin for military assistance [1]."
+    found = llm.check(wrong, [tokayev, nazarbayev])
+    assert not found.kept and found.dropped[0][1] == "Nazarbayev is not named in what it cites"
+    right = llm.check(
+        "Nazarbayev flew out of Kazakhstan on a private jet [2].", [tokayev, nazarbayev]
+    )
+    assert right.kept and not right.dropped
+
+
 def test_the_checker_records_what_it_was_made_from_and_its_fitted_thresholds() -> None:
     from qa.answer import reader
 
