@@ -7,16 +7,16 @@ passages go to the model as numbered excerpts and it is asked to answer citing t
 
 What comes back is not trusted. Each sentence must cite at least one excerpt that was given,
 and be supported by what it cites: every number in it (in digits or words) occurs in the cited
-excerpts, every name in it does, it says "not" (or "never", "no" …) no more often than they do,
-at least `words_at_least` (35 %) of its content words are there, and the checker, a
-cross-encoder of our own trained on (claim, excerpt) pairs that helpers wrote
-(`qa/answer/models/checker.onnx`), reads it as supported by them. The rules catch made-up numbers
-and names and an added "not"; the checker catches some meanings reversed by other words
-("refused" for "approved") and roles swapped between two names the excerpt holds, far from all
-(`benchmarks/claim_check.py`). Sentences that fail are
-dropped and the answer says how many; when none is left, or the model fails (an HTTP error, a
-timeout, garbage), the extractive answer is given instead, with a note saying why. A citation's
-`quote` is the sentence of its excerpt that best supports what the model wrote, so the
+excerpts, every name in it does (its opening word too, where the excerpts use it as a name), it
+says "not" (or "never", "no" …) no more often than they do, at least `words_at_least` (35 %) of
+its content words are there, and the checker, a cross-encoder of our own trained on (claim,
+excerpt) pairs that helpers wrote (`qa/answer/models/checker.onnx`), reads it as supported by
+them. The rules catch made-up numbers and names and an added "not"; the checker catches some
+meanings reversed by other words ("refused" for "approved") and roles swapped between two names
+the excerpt holds, far from all (`benchmarks/claim_check.py`). Sentences that fail are dropped
+and the answer says how many; when none is left, or the model fails (an HTTP error, a timeout,
+garbage), the extractive answer is given instead, with a note saying why. A citation's `quote`
+is the sentence of its excerpt that best supports what the model wrote, so the
 contract holds: quote ⊂ excerpt ⊂ article.
 """
 
