@@ -153,11 +153,7 @@ def _unsupported(
         return f"it cites excerpt {unknown[0]}, which was not given"
     source = " ".join(excerpts[n - 1] for n in cited)
     title = titles[cited[0] - 1] if len(titles) >= cited[0] else ""
-    return (
-        contradicted(claim, source)
-        or _misnamed(claim, source, known)
-        or _unread(claim, source, title)
-    )
+    return contradicted(claim, source, known) or _unread(claim, source, title)
 
 
 def _named(excerpts: Sequence[str]) -> set[str]:
@@ -168,24 +164,16 @@ def _named(excerpts: Sequence[str]) -> set[str]:
     }
 
 
-def _misnamed(claim: str, source: str, known: set[str]) -> str | None:
-    """The claim's opening word where the excerpts use it as a name and `source` does not hold it
-    ("Nazarbayev asked Putin for help [1]" where only excerpt 2 names Nazarbayev). A word that
-    opens a sentence is capitalised whatever it is, so `contradicted` cannot tell it is a name;
-    the excerpts can."""
-    opening = bare(next(iter(tokens(claim)), ""), keep_case=True)
-    if opening.casefold() in known and opening.casefold() not in _held(source):
-        return f"{opening} is not named in what it cites"
-    return None
-
-
-def contradicted(claim: str, source: str) -> str | None:
+def contradicted(
+    claim: str, source: str, known: frozenset[str] | set[str] = frozenset()
+) -> str | None:
     """Why `source` cannot support `claim` however it is worded: a number or a name of the claim
-    it lacks, or a "not" it does not say; None when there is none."""
+    it lacks (`known`: words other excerpts use as names, see `_absent_name`), or a "not" it does
+    not say; None when there is none."""
     missing = numbers(claim, spoken_one=False) - numbers(source, spoken_one=True)
     if missing:
         return f"{sorted(missing)[0]} is not in what it cites"
-    absent = _absent_name(claim, source)
+    absent = _absent_name(claim, source, known)
     if absent:
         return f"{absent} is not named in what it cites"
     if len(_NEGATION.findall(claim)) > len(_NEGATION.findall(_closest(claim, source))):
@@ -229,20 +217,19 @@ def _closest(claim: str, source: str) -> str:
     return max(sentences, key=lambda s: len(claimed & set(words(s))))
 
 
-def _absent_name(claim: str, source: str) -> str | None:
-    """The first word of a name in `claim` that `source` does not hold (a word that opens a
-    sentence aside: capitalised there whether or not it names anything)."""
-    held = _held(source)
-    for name in names(claim, openings=False):
-        for word in name.split():
-            if bare(word) not in held and bare(word) not in _TITLES:
-                return word
+def _absent_name(claim: str, source: str, known: frozenset[str] | set[str]) -> str | None:
+    """The first word of a name in `claim` that `source` does not hold. A word that opens a
+    sentence is capitalised whether or not it names anything, so the claim's opening word counts
+    only where it is in `known`, the words the excerpts use as names ("Nazarbayev asked Putin for
+    help [1]" where only excerpt 2 names Nazarbayev)."""
+    held = {bare(w) for w in tokens(source)} | set(re.findall(r"\w+", source.casefold()))
+    opening = bare(next(iter(tokens(claim)), ""), keep_case=True)
+    candidates = [opening] if opening.casefold() in known else []
+    candidates += [word for name in names(claim, openings=False) for word in name.split()]
+    for word in candidates:
+        if bare(word) not in held and bare(word) not in _TITLES:
+            return word
     return None
-
-
-def _held(source: str) -> set[str]:
-    """Every word of `source`, bare, and every run of letters in it ("al" and "qaeda" too)."""
-    return {bare(w) for w in tokens(source)} | set(re.findall(r"\w+", source.casefold()))
 
 
 def compose(
