@@ -179,6 +179,8 @@ def main() -> None:
         "--keep", type=float, default=0.0, help="with --fit: keep at least this share of faithful"
     )
     args = parser.parse_args()
+    if not 0 <= args.keep < 1:
+        parser.error(f"--keep {args.keep} is not a share: give one from 0 to 1, such as 0.8")
     if args.fit:
         fit(Path(args.fit), args.keep)
         return
