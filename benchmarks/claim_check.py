@@ -5,7 +5,8 @@
     python benchmarks/claim_check.py --set eval/claims-test3/claims.jsonl   # the third one
     python benchmarks/claim_check.py --set eval/claims-test4/claims.jsonl   # the fourth one
     python benchmarks/claim_check.py --set eval/claims-test5/claims.jsonl   # the fifth one
-    python benchmarks/claim_check.py --set eval/claims-test6/claims.jsonl   # kept for the next
+    python benchmarks/claim_check.py --set eval/claims-test6/claims.jsonl   # the sixth one
+    python benchmarks/claim_check.py --set eval/claims-test7/claims.jsonl   # the seventh one
     python benchmarks/claim_check.py --tune     # the claims written for training (tune articles)
     python benchmarks/claim_check.py --set F --checker DIR   # also how a trained checker ranks them
     python benchmarks/claim_check.py --fit DIR   # choose that checker's threshold (kept claims)
