@@ -368,17 +368,21 @@ def test_a_question_about_two_things_quotes_the_article_for_each() -> None:
     assert choose(_scored(question, [henman, other], [5.0, 2.5]), POLICY) == [[0]]
 
 
-def test_a_question_of_parts_quotes_each_part_and_then_its_nearest_runner_up() -> None:
+def test_a_question_of_parts_quotes_each_part_and_then_its_nearest_runners_up() -> None:
     """Each part's best sentence first; then the sentences a part read close below its best,
-    the nearest first, within the margin and up to `max_quotes`."""
-    texts = [f"Sentence {n} of its own." for n in range(5)]
+    the nearest first, within the margin and up to `max_quotes` a part: a part's close second
+    is not crowded out by the other part's runners-up."""
+    texts = [f"Sentence {n} of its own." for n in range(6)]
     sentences = [_sentence(_hit(t[9], n, t, ((0, len(t)),)), 0) for n, t in enumerate(texts)]
-    scored = _scored("Who is older, A or B?", sentences, [4.0, 3.0, 2.0, 1.0, 0.5])
-    parts = replace(scored, picked=(0, 2), runners_up=((0.3, 3), (0.6, 1), (2.0, 4)))
-    assert choose(parts, POLICY) == [[0], [2], [3]]
-    assert choose(parts, replace(POLICY, max_quotes=4)) == [[0], [2], [3], [1]]
+    scored = _scored("Who is older, A or B?", sentences, [4.0, 3.0, 2.0, 1.0, 0.5, 0.4])
+    # part 0 picked 0 and read 3 and 4 close below it; part 1 picked 2 and read 1 and 5
+    runners_up = ((0.3, 3, 0), (0.4, 4, 0), (0.6, 1, 1), (0.7, 5, 1), (2.0, 5, 1))
+    parts = replace(scored, picked=(0, 2), runners_up=runners_up)
+    assert choose(parts, replace(POLICY, max_quotes=2)) == [[0], [2], [3], [1]]
+    assert choose(parts, POLICY) == [[0], [2], [3], [4], [1], [5]]
     # a runner-up further below its part's best than the margin is not quoted
-    assert choose(parts, replace(POLICY, margin=0.2)) == [[0], [2]]
+    assert choose(parts, replace(POLICY, margin=0.35)) == [[0], [2], [3]]
+    assert choose(parts, replace(POLICY, max_quotes=1)) == [[0], [2]]
 
 
 # ---------------------------------------------------------------- real answers, seed index
