@@ -54,6 +54,8 @@ SETS = {
     "bbc-fresh6": ("eval/bbc-fresh6", "all", "held out"),
     "seed-fresh6": ("eval/seed-fresh6", "all", "held out"),
     "seed-fresh6-in-bbc": ("eval/seed-fresh6-in-bbc", "all", "held out"),
+    "bbc-fresh7": ("eval/bbc-fresh7", "all", "held out"),
+    "bbc-fresh8": ("eval/bbc-fresh8", "all", "held out"),
     "seed-test": ("eval/seed-test", "all", "looked at"),
     "seed-dev-test": ("eval/seed", "test", "looked at"),
     "bbc-dev-test": ("eval/bbc-dev", "test", "looked at"),
