@@ -22,6 +22,11 @@ TOKAYEV = "Tokayev, 68, asked Russian President Vladimir Putin for military assi
             "Henman came from two sets down to defeat Saulnier in the first round last year.",
             ("Saulnier", "Henman"),
         ),
+        (  # two numbers: which figure belongs to which
+            "Revenues rose 11% and profits fell 4% in 2004.",
+            "Revenues rose 4% and profits fell 11% in 2004.",
+            ("11", "4"),
+        ),
         (
             "In their last meeting, Italy beat the Irish in the 1994 World Cup Finals.",
             "In their last meeting, the Irish beat Italy in the 1994 World Cup Finals.",
@@ -47,6 +52,10 @@ def test_names_in_each_others_places_are_found(claim: str, source: str, names: t
             "Million Dollar Baby has seven nominations while The Aviator has 11.",
         ),
         ("Standard & Poor's upgraded Pakistan a few weeks ago.", "Pakistan was upgraded by S&P."),
+        (  # a number against a name is not a pair
+            "Mirza, 18, lost 1-6, 4-6 to Williams in the third round.",
+            "The 18-year-old Mirza lost to Williams 1-6,4-6 in the third round.",
+        ),
     ],
 )
 def test_a_faithful_rewording_is_not_caught(claim: str, source: str) -> None:

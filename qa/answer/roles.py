@@ -1,12 +1,15 @@
-"""Who did what to whom: a claim that gives two names each other's places in its source.
+"""Who did what to whom: a claim that gives two names (or two numbers) each other's places.
 
 "Russian President Vladimir Putin asked Tokayev for military assistance" uses only the words of
 "Tokayev, 68, asked Russian President Vladimir Putin for military assistance", so no count of
 words, names or numbers can tell them apart, and the checker often reads them as the same. What
 differs is where each name stands: in the claim Putin is next to "asked" on the side Tokayev is
-in the source. So each name is read with the content words beside it (up to `REACH` tokens each
-side, within its clause), and a claim is caught when two names of it each have the other's
-neighbours in the source and none of their own.
+in the source. So each name is read with the nearest content word on each side (within `REACH`
+tokens and its clause, past an aside such as ", 68,"), and a claim is caught when two names of it
+each have the other's neighbours in the source and none of their own.
+
+Two numbers are read the same way ("which figure belongs to which": "revenues rose 11% and profits
+fell 4%" for the reverse), a number never against a name.
 
 It stays silent where roles are said another way, so that a faithful rewording is not caught:
 a name followed by "'s" ("Gazprom's chairman Aleksey Miller" for "Aleksey Miller, chairman of
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from qa.text import bare, name_spans, words
+from qa.text import bare, name_spans, number_spans, numbers, words
 
 REACH = 3  # tokens read on each side of a name
 _TITLES = frozenset("mr mrs ms dr sir lord lady prof".split())
@@ -36,11 +39,21 @@ Side = frozenset[tuple[str, str]]  # ("before" or "after", a stemmed content wor
 
 
 def traded(claim: str, sentence: str) -> tuple[str, str] | None:
-    """The two names of `claim` that stand in each other's places in `sentence` (as the claim
-    writes them); None when there are none."""
+    """The two names, or the two numbers, of `claim` that stand in each other's places in
+    `sentence` (as the claim writes them); None when there are none."""
     if _PASSIVE.search(claim) or _PASSIVE.search(sentence):
         return None
-    ours, theirs = _names(claim), _names(sentence)
+    for find in (_names, _numbers):
+        if pair := _traded(claim, sentence, find(claim), find(sentence)):
+            return pair
+    return None
+
+
+def _traded(
+    claim: str, sentence: str, ours: list[Name], theirs: list[Name]
+) -> tuple[str, str] | None:
+    """The first two of `ours` (names or numbers of the claim) in each other's places among
+    `theirs` (the sentence's of the same kind)."""
     for i, (a1, b1, k1) in enumerate(ours):
         for a2, b2, k2 in ours[i + 1 :]:
             s1, s2 = _find(k1, theirs), _find(k2, theirs)
@@ -60,6 +73,16 @@ def _names(text: str) -> list[Name]:
     for a, b in name_spans(text):
         keys = frozenset(bare(w).casefold() for w in text[a:b].split()) - _TITLES - {""}
         if keys and not keys & _DATES:
+            found.append((a, b, keys))
+    return found
+
+
+def _numbers(text: str) -> list[Name]:
+    """The numbers of `text` as names of a kind: "which figure belongs to which" swaps them."""
+    found = []
+    for a, b in number_spans(text, spoken_one=False):
+        keys = frozenset(numbers(text[a:b], spoken_one=False))
+        if keys:
             found.append((a, b, keys))
     return found
 
