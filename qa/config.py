@@ -71,7 +71,7 @@ class Settings:
     top_k: int = 8  # chunks retrieved per question
     # dense, bm25, rrf or hybrid (see retrieval); hybrid measured best on every set we have
     mode: Mode = "hybrid"
-    max_quotes: int = 3  # sentences an answer may quote
+    max_quotes: int = 3  # sentences an answer may quote (each part of a two-part question)
     # Read the best sentences with the reader (`qa.answer.reader`, our cross-encoder): it picks the
     # quote and its probability is the confidence. 0: the fitted feature model alone.
     reader: bool = True
