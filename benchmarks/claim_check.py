@@ -8,6 +8,7 @@
     python benchmarks/claim_check.py --set eval/claims-test6/claims.jsonl   # the sixth one
     python benchmarks/claim_check.py --set eval/claims-test7/claims.jsonl   # the seventh one
     python benchmarks/claim_check.py --set eval/claims-test8/claims.jsonl   # the eighth one
+    python benchmarks/claim_check.py --set eval/claims-test9/claims.jsonl   # the ninth one
     python benchmarks/claim_check.py --tune     # the claims written for training (tune articles)
     python benchmarks/claim_check.py --set F --checker DIR   # also how a trained checker ranks them
     python benchmarks/claim_check.py --fit DIR   # choose that checker's threshold (kept claims)

@@ -8,13 +8,14 @@ passages go to the model as numbered excerpts and it is asked to answer citing t
 What comes back is not trusted. Each sentence must cite at least one excerpt that was given,
 and be supported by what it cites: every number in it (in digits or words) occurs in the cited
 excerpts, every name in it does (its opening word too, where the excerpts use it as a name), it
-says "not" (or "never", "no" …) no more often than they do, no two of its names stand in each
-other's places there ("Putin asked Tokayev" for "Tokayev asked Putin": `qa.answer.roles`), at
-least `words_at_least` (35 %) of its content words are there, and the checker, a cross-encoder
-of our own trained on (claim, excerpt) pairs that helpers wrote (`qa/answer/models/checker.onnx`),
-reads it as supported by them. The rules catch made-up numbers and names, an added "not" and
-some swapped roles; the checker catches some meanings reversed by other words ("refused" for
-"approved") and roles swapped between two names the excerpt holds, far from all
+says "not" (or "never", "no" …) no more often than they do, nor the opposite in other words
+("rose" for "fell": `qa.answer.opposites`), no two of its names stand in each other's places
+there ("Putin asked Tokayev" for "Tokayev asked Putin": `qa.answer.roles`), at least
+`words_at_least` (35 %) of its content words are there, and the checker, a cross-encoder of our
+own trained on (claim, excerpt) pairs that helpers wrote (`qa/answer/models/checker.onnx`),
+reads it as supported by them. The rules catch made-up numbers and names, an added "not", some
+antonyms and some swapped roles; the checker catches some meanings reversed by other words
+("refused" for "approved") and roles swapped between two names the excerpt holds, far from all
 (`benchmarks/claim_check.py`). Sentences that fail are dropped and the answer says how many;
 when none is left, or the model fails (an HTTP error, a timeout, garbage), the extractive answer
 is given instead, with a note saying why. A citation's `quote` is the sentence of its excerpt
@@ -35,7 +36,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qa.answer import roles
+from qa.answer import opposites, roles
 from qa.answer.compose import Answer, Citation, citation
 from qa.errors import QAError
 from qa.ingest.chunking import split_sentences
@@ -172,7 +173,8 @@ def contradicted(
 ) -> str | None:
     """Why `source` cannot support `claim` however it is worded: a number or a name of the claim
     it lacks (`known`: words other excerpts use as names, see `_absent_name`), a "not" it does
-    not say, or two names in each other's places (`qa.answer.roles`); None when there is none."""
+    not say, two names in each other's places (`qa.answer.roles`), or the opposite direction in
+    other words (`qa.answer.opposites`); None when there is none."""
     missing = numbers(claim, spoken_one=False) - numbers(source, spoken_one=True)
     if missing:
         return f"{sorted(missing)[0]} is not in what it cites"
@@ -184,6 +186,8 @@ def contradicted(
         return "it says not where what it cites does not"
     if swapped := roles.traded(claim, closest):
         return f"{swapped[0]} and {swapped[1]} trade places with what it cites"
+    if turned := opposites.reversed_direction(claim, closest, source):
+        return f"it says {turned!r} where what it cites says the opposite"
     return None
 
 

@@ -29,7 +29,7 @@ _DATES = frozenset(
     "june july august september october november december".split()
 )
 _BY = re.compile(r"\bby\s+(?:the\s+)?$", re.IGNORECASE)
-_PASSIVE = re.compile(r"\b(?:was|were|been|being|is|are)\s+\w+ed\b", re.IGNORECASE)
+PASSIVE = re.compile(r"\b(?:was|were|been|being|is|are)\s+\w+ed\b", re.IGNORECASE)
 _ASIDE = re.compile(r"^,[^,.;]{1,24},")  # "Tokayev, 68, asked": the aside after a name is skipped
 _STOP_BEFORE = re.compile(r"[,;:(\"]$")  # a clause opens: what is before is another clause's
 _STOP_AFTER = re.compile(r"[,;:)\".]$")
@@ -41,7 +41,7 @@ Side = frozenset[tuple[str, str]]  # ("before" or "after", a stemmed content wor
 def traded(claim: str, sentence: str) -> tuple[str, str] | None:
     """The two names, or the two numbers, of `claim` that stand in each other's places in
     `sentence` (as the claim writes them); None when there are none."""
-    if _PASSIVE.search(claim) or _PASSIVE.search(sentence):
+    if PASSIVE.search(claim) or PASSIVE.search(sentence):
         return None
     for find in (_names, _numbers):
         if pair := _traded(claim, sentence, find(claim), find(sentence)):
