@@ -69,7 +69,7 @@ def test_bf16_vectors_agree_with_fp32(embedder: Embedder) -> None:
     vectors that agree with fp32's for chunks, their sentences and questions."""
     bf16 = embedder.with_precision("bf16")
     if bf16.precision != "bf16":  # no bfloat16 instructions: force the emulated path
-        bf16 = Embedder(embedder.model, embedder.name, "bf16")
+        bf16 = Embedder(embedder.model, embedder.name, "bf16", queries=embedder.queries)
     texts = [
         "Tokayev asked Putin for military help. Russian troops arrived in Almaty.",
         "Time Warner profits jumped 76% to $1.13bn in the three months to December.",

@@ -360,7 +360,10 @@ def test_eval_cli_writes_json_report_and_plot(tmp_path: Path, fast_model) -> Non
     out = tmp_path / "out"
     args = ["eval", str(ROOT / "eval" / "seed"), "--mode", "dense", "--mode", "bm25"]
     args += ["--json", f"{out}.json", "--report", f"{out}.md", "--plot", f"{out}.png"]
-    args += ["--baseline", str(ROOT / "eval" / "baselines" / "seed.json")]  # the seed's gate
+    # the seed's gate, two answers of its 39 allowed: answers whose confidence sits at the
+    # threshold flip from one machine to another (same code: "answer right" 0.769 where the
+    # baseline was written, 0.718 on an AMD EPYC machine)
+    args += ["--baseline", str(ROOT / "eval" / "baselines" / "seed.json"), "--max-drop", "0.06"]
     result = runner.invoke(app, [*args, "--cache", str(tmp_path / "cache")])
     assert result.exit_code == 0, result.output
     dense, bm25 = json.loads(Path(f"{out}.json").read_text())
