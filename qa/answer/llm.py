@@ -62,7 +62,6 @@ _NEGATION = re.compile(
     r"\b(?:not|no|never|neither|nor|none|nobody|nothing|without|cannot)\b|n't\b", re.I
 )
 # A name's title is not part of what must be found ("Mr Brown" for "Gordon Brown").
-_TITLES = frozenset("mr mrs ms dr sir lord lady prof".split())
 # "Tokayev is 68 years old" for "Tokayev, 68, ...": news gives ages in apposition.
 _AGE = re.compile(r"\b(\d+)(?: years? old|-year-old)\b|\baged (\d+)\b", re.I)
 _AGE_WORDS = frozenset(words("years old year-old aged age"))
@@ -237,7 +236,7 @@ def _absent_name(claim: str, source: str, known: frozenset[str] | set[str]) -> s
     candidates = [opening] if opening.casefold() in known else []
     candidates += [word for name in names(claim, openings=False) for word in name.split()]
     for word in candidates:
-        if bare(word) not in held and bare(word) not in _TITLES:
+        if bare(word) not in held and bare(word) not in roles.TITLES:
             return word
     return None
 

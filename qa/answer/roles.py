@@ -23,7 +23,7 @@ import re
 from qa.text import bare, name_spans, number_spans, numbers, words
 
 REACH = 3  # tokens read on each side of a name
-_TITLES = frozenset("mr mrs ms dr sir lord lady prof".split())
+TITLES = frozenset("mr mrs ms dr sir lord lady prof".split())  # name no one by themselves
 _DATES = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday january february march april may "
     "june july august september october november december".split()
@@ -71,7 +71,7 @@ def _traded(
 def _names(text: str) -> list[Name]:
     found = []
     for a, b in name_spans(text):
-        keys = frozenset(bare(w).casefold() for w in text[a:b].split()) - _TITLES - {""}
+        keys = frozenset(bare(w).casefold() for w in text[a:b].split()) - TITLES - {""}
         if keys and not keys & _DATES:
             found.append((a, b, keys))
     return found
