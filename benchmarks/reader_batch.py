@@ -38,13 +38,13 @@ def differences(folder: Path, embedder: Embedder) -> tuple[list[float], int, int
     cached, _ = ensure_index(Settings(), data, embedder)
     engine = Engine.load(cached, embedder)
     model = reader.load()
+    articles = engine.index.data.articles
     found: list[float] = []
     differ = 0
     for q in data.queries:
         vector, hits = engine.search(q.question, engine.settings.top_k)
         scored = compose.score(q.question, vector, hits, engine.index)
         read = scored.order[: compose.READ_TOP]
-        articles = engine.index.data.articles
         passages = [
             (articles[scored.sentences[i].hit.chunk.article_id].title, scored.sentences[i].text, "")
             for i in read
