@@ -61,7 +61,6 @@ _MARKERS = re.compile(r"\s*\[\d+\]")  # with the space before it
 _NEGATION = re.compile(
     r"\b(?:not|no|never|neither|nor|none|nobody|nothing|without|cannot)\b|n't\b", re.I
 )
-# A name's title is not part of what must be found ("Mr Brown" for "Gordon Brown").
 # "Tokayev is 68 years old" for "Tokayev, 68, ...": news gives ages in apposition.
 _AGE = re.compile(r"\b(\d+)(?: years? old|-year-old)\b|\baged (\d+)\b", re.I)
 _AGE_WORDS = frozenset(words("years old year-old aged age"))
